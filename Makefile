@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+TINY := models/tiny/model_index.json
+
+.PHONY: run test setup lint bench db
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+.env:
+	cp .env.example .env
+
+$(TINY): $(STAMP) scripts/make_tiny_model.py
+	HF_HUB_OFFLINE=1 $(PY) scripts/make_tiny_model.py --force
+
+setup: $(STAMP) .env $(TINY)
+
+db: setup
+	$(PY) -m data.init
+
+run: db
+	$(PY) scripts/download_weights.py --if-missing || echo "weights unavailable: the service will fall back to the tiny model"
+	$(PY) -m web
+
+test: setup
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+
+bench: db
+	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py

@@ -1,0 +1,1 @@
+"""Domain models, settings and exceptions shared by every layer."""

@@ -1,0 +1,81 @@
+"""Pydantic models shared by every layer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SEED_MAX = 2**32 - 1
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+
+
+def _reject_controls(value: str) -> str:
+    for char in value:
+        if (ord(char) < 32 or ord(char) == 127) and char not in _ALLOWED_CONTROLS:
+            raise ValueError(f"control character U+{ord(char):04X} is not allowed")
+    return value
+
+
+class GenerationRequest(BaseModel):
+    """What a client may ask for. Limits that depend on settings are checked in the service."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    prompt: str = Field(min_length=1, strict=True)
+    negative_prompt: str | None = Field(default=None, strict=True)
+    seed: int | None = Field(default=None, ge=0, le=SEED_MAX, strict=True)
+    steps: int | None = Field(default=None, ge=1, strict=True)
+    guidance_scale: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
+    width: int | None = Field(default=None, ge=64, strict=True)
+    height: int | None = Field(default=None, ge=64, strict=True)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt must not be blank")
+        return _reject_controls(value)
+
+    @field_validator("negative_prompt")
+    @classmethod
+    def _negative_prompt_printable(cls, value: str | None) -> str | None:
+        return None if value is None else _reject_controls(value)
+
+    @field_validator("width", "height")
+    @classmethod
+    def _multiple_of_8(cls, value: int | None) -> int | None:
+        if value is not None and value % 8:
+            raise ValueError("must be a multiple of 8")
+        return value
+
+
+class GenerationParams(BaseModel):
+    """A fully resolved request: every default filled in, every limit checked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    negative_prompt: str
+    seed: int
+    steps: int
+    guidance_scale: float
+    width: int
+    height: int
+
+
+class ImageDetail(BaseModel):
+    """An image as the API returns it and MySQL remembers it."""
+
+    guid: str
+    filename: str
+    prompt: str
+    negative_prompt: str = ""
+    seed: int | None = None
+    steps: int | None = None
+    guidance_scale: float | None = None
+    width: int | None = None
+    height: int | None = None
+    model: str = ""
+    created_at: datetime | None = None
+    generation_ms: int | None = None

@@ -1,0 +1,72 @@
+"""The one settings object, read from the environment and ``.env`` at the repo root."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+
+    db_host: str = "127.0.0.1"
+    db_port: int = 3306
+    db_user: str = "root"
+    db_password: SecretStr = SecretStr("")
+    db_name: str = "pixyproxy"
+    db_connect_timeout: float = 3.0
+    db_read_timeout: float = 10.0
+
+    pixy_host: str = "0.0.0.0"
+    pixy_port: int = 8001
+    pixy_log_level: str = "INFO"
+
+    pixy_model: str = "stabilityai/sd-turbo"
+    pixy_models_dir: Path = ROOT / "models"
+    pixy_strict_model: bool = False
+    pixy_device: Literal["auto", "cuda", "cpu"] = "auto"
+    pixy_compile: bool = False
+
+    pixy_storage: Literal["disk", "mysql"] = "disk"
+    pixy_images_dir: Path = ROOT / "images"
+
+    pixy_max_queue: int = Field(default=8, ge=0)
+    pixy_max_batch: int = Field(default=1, ge=1)
+    pixy_batch_wait_ms: int = Field(default=10, ge=0)
+    pixy_generation_timeout: float = Field(default=300.0, gt=0)
+    pixy_png_compress_level: int = Field(default=1, ge=0, le=9)
+
+    pixy_max_steps: int = Field(default=100, ge=1)
+    pixy_max_side: int = Field(default=2048, ge=64)
+    pixy_max_pixels: int = Field(default=1536 * 1536, ge=64 * 64)
+    pixy_max_guidance: float = Field(default=30.0, ge=0)
+    pixy_max_prompt_chars: int = Field(default=2000, ge=1)
+    pixy_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    pixy_api_keys: SecretStr = SecretStr("")
+    pixy_cors_origins: str = ""
+
+    @field_validator("pixy_models_dir", "pixy_images_dir")
+    @classmethod
+    def _relative_to_root(cls, value: Path) -> Path:
+        return value if value.is_absolute() else ROOT / value
+
+    @property
+    def api_keys(self) -> list[str]:
+        raw = self.pixy_api_keys.get_secret_value()
+        return [key.strip() for key in raw.split(",") if key.strip()]
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.pixy_cors_origins.split(",") if o.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence: repositories over PyMySQL and the PNG content stores. All SQL lives here."""

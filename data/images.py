@@ -1,0 +1,141 @@
+"""The image repository: metadata rows in ``images``, content through a ``ContentStore``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from core.models import ImageDetail
+from core.settings import Settings
+from data.connection import transaction
+from data.storage import ContentStore, StoredContent
+
+COLUMNS = (
+    "guid, filename, prompt, negative_prompt, seed, steps, guidance_scale, "
+    "width, height, model, created_at, generation_ms"
+)
+INSERT_IMAGE = (
+    f"INSERT INTO images ({COLUMNS}, content_sha256, content_bytes) VALUES ("
+    "%(guid)s, %(filename)s, %(prompt)s, %(negative_prompt)s, %(seed)s, %(steps)s, "
+    "%(guidance_scale)s, %(width)s, %(height)s, %(model)s, %(created_at)s, "
+    "%(generation_ms)s, %(content_sha256)s, %(content_bytes)s)"
+)
+SELECT_IMAGE = f"SELECT {COLUMNS} FROM images WHERE guid = %(guid)s"
+SELECT_CONTENT_META = "SELECT content_sha256, content_bytes FROM images WHERE guid = %(guid)s"
+SELECT_PAGE = f"SELECT {COLUMNS} FROM images {{where}} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s"
+COUNT_IMAGES = "SELECT COUNT(*) AS n FROM images {where}"
+WHERE_PROMPT = "prompt LIKE %(q)s"
+WHERE_BEFORE = "id < (SELECT id FROM images WHERE guid = %(before)s)"
+DELETE_IMAGE = "DELETE FROM images WHERE guid = %(guid)s"
+SELECT_ALL_GUIDS = "SELECT guid FROM images"
+
+
+@dataclass(frozen=True)
+class ImageContent:
+    sha256: str
+    size: int
+    stored: StoredContent
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    limit: int = 100
+    offset: int = 0
+    q: str | None = None
+    before: str | None = None
+
+
+class ImageRepository(ABC):
+    @abstractmethod
+    def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None: ...
+
+    @abstractmethod
+    def get(self, guid: str) -> ImageDetail | None: ...
+
+    @abstractmethod
+    def list(self, page: PageQuery) -> list[ImageDetail]: ...
+
+    @abstractmethod
+    def count(self, q: str | None = None) -> int: ...
+
+    @abstractmethod
+    def content(self, guid: str) -> ImageContent | None: ...
+
+    @abstractmethod
+    def delete(self, guid: str) -> bool: ...
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(page: PageQuery) -> tuple[str, dict]:
+    clauses, params = [], {}
+    if page.q:
+        clauses.append(WHERE_PROMPT)
+        params["q"] = _like(page.q)
+    if page.before:
+        clauses.append(WHERE_BEFORE)
+        params["before"] = page.before
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class MySQLImageRepository(ImageRepository):
+    def __init__(self, settings: Settings, store: ContentStore) -> None:
+        self.settings = settings
+        self.store = store
+
+    def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None:
+        row = image.model_dump() | {"content_sha256": sha256, "content_bytes": len(content)}
+        try:
+            with transaction(self.settings) as conn:
+                with conn.cursor() as cur:
+                    cur.execute(INSERT_IMAGE, row)
+                self.store.put(conn, image.guid, content)
+        except BaseException:
+            self.store.discard(image.guid)
+            raise
+
+    def get(self, guid: str) -> ImageDetail | None:
+        with transaction(self.settings) as conn, conn.cursor() as cur:
+            cur.execute(SELECT_IMAGE, {"guid": guid})
+            row = cur.fetchone()
+        return ImageDetail.model_validate(row) if row else None
+
+    def list(self, page: PageQuery) -> list[ImageDetail]:
+        where, params = _where(page)
+        params |= {"limit": page.limit, "offset": page.offset}
+        with transaction(self.settings) as conn, conn.cursor() as cur:
+            cur.execute(SELECT_PAGE.format(where=where), params)
+            rows = cur.fetchall()
+        return [ImageDetail.model_validate(row) for row in rows]
+
+    def count(self, q: str | None = None) -> int:
+        where, params = _where(PageQuery(q=q))
+        with transaction(self.settings) as conn, conn.cursor() as cur:
+            cur.execute(COUNT_IMAGES.format(where=where), params)
+            return int(cur.fetchone()["n"])
+
+    def content(self, guid: str) -> ImageContent | None:
+        with transaction(self.settings) as conn:
+            with conn.cursor() as cur:
+                cur.execute(SELECT_CONTENT_META, {"guid": guid})
+                meta = cur.fetchone()
+            stored = self.store.get(conn, guid) if meta else None
+        if not meta or stored is None:
+            return None
+        return ImageContent(sha256=meta["content_sha256"], size=meta["content_bytes"], stored=stored)
+
+    def delete(self, guid: str) -> bool:
+        with transaction(self.settings) as conn, conn.cursor() as cur:
+            deleted = cur.execute(DELETE_IMAGE, {"guid": guid}) > 0
+        if deleted:
+            self.store.remove(guid)
+        return deleted
+
+    def sweep(self) -> list[str]:
+        with transaction(self.settings) as conn, conn.cursor() as cur:
+            cur.execute(SELECT_ALL_GUIDS)
+            guids = [row["guid"] for row in cur.fetchall()]
+        return self.store.sweep(guids)

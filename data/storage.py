@@ -1,0 +1,107 @@
+"""Where PNG bytes live: files on disk, or a BLOB beside the row in MySQL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymysql.connections import Connection
+
+logger = logging.getLogger(__name__)
+
+INSERT_BLOB = "INSERT INTO image_blobs (guid, content) VALUES (%(guid)s, %(content)s)"
+SELECT_BLOB = "SELECT content FROM image_blobs WHERE guid = %(guid)s"
+TEMP_SUFFIX = ".part"
+
+
+@dataclass(frozen=True)
+class StoredContent:
+    """An image's bytes: a file to send as it is, or bytes read from the database."""
+
+    path: Path | None = None
+    data: bytes | None = None
+
+
+class ContentStore(ABC):
+    """Called by the repository inside the row's transaction."""
+
+    @abstractmethod
+    def put(self, conn: Connection, guid: str, content: bytes) -> None: ...
+
+    @abstractmethod
+    def discard(self, guid: str) -> None:
+        """Undo ``put`` after the transaction failed."""
+
+    @abstractmethod
+    def get(self, conn: Connection, guid: str) -> StoredContent | None: ...
+
+    def remove(self, guid: str) -> None:
+        """Drop content whose row is gone (the BLOB goes with the row by cascade)."""
+
+    def sweep(self, known_guids: Iterable[str]) -> list[str]:
+        """Remove leftovers of interrupted writes; return the orphans removed."""
+        return []
+
+
+class DiskStore(ContentStore):
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, guid: str) -> Path:
+        return self.directory / f"{guid}.png"
+
+    def put(self, conn: Connection, guid: str, content: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f"{guid}.", suffix=TEMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path_for(guid))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def discard(self, guid: str) -> None:
+        self.path_for(guid).unlink(missing_ok=True)
+
+    def remove(self, guid: str) -> None:
+        self.discard(guid)
+
+    def get(self, conn: Connection, guid: str) -> StoredContent | None:
+        path = self.path_for(guid)
+        return StoredContent(path=path) if path.is_file() else None
+
+    def sweep(self, known_guids: Iterable[str]) -> list[str]:
+        for leftover in self.directory.glob(f"*{TEMP_SUFFIX}"):
+            leftover.unlink(missing_ok=True)
+        known = set(known_guids)
+        orphans = [p for p in self.directory.glob("*.png") if p.stem not in known]
+        for orphan in orphans:
+            orphan.unlink(missing_ok=True)
+        return [p.stem for p in orphans]
+
+
+class MySQLStore(ContentStore):
+    def put(self, conn: Connection, guid: str, content: bytes) -> None:
+        with conn.cursor() as cur:
+            cur.execute(INSERT_BLOB, {"guid": guid, "content": content})
+
+    def discard(self, guid: str) -> None:
+        """The rolled-back transaction already took the BLOB with it."""
+
+    def get(self, conn: Connection, guid: str) -> StoredContent | None:
+        with conn.cursor() as cur:
+            cur.execute(SELECT_BLOB, {"guid": guid})
+            row = cur.fetchone()
+        return StoredContent(data=row["content"]) if row else None
+
+
+def make_store(kind: str, images_dir: Path) -> ContentStore:
+    return MySQLStore() if kind == "mysql" else DiskStore(images_dir)

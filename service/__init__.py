@@ -1,0 +1,1 @@
+"""Request handling: revalidation, generation, PNG encoding and error translation."""

@@ -1,0 +1,118 @@
+"""The image service: what the routes call. Knows nothing of HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+from core.exceptions import GenerationFailed, ImageNotFound
+from core.models import GenerationParams, GenerationRequest, ImageDetail
+from data.images import ImageContent, ImageRepository, PageQuery
+from service.errors import translate_errors
+from service.generated import GeneratedImage, GeneratorInfo
+from service.params import Limits, resolve, revalidate
+from service.png import encode_png
+from service.worker import GenerationWorker
+
+
+def canonical_guid(guid: str) -> str:
+    """A guid is a UUID; anything else names no image."""
+    try:
+        return str(uuid.UUID(guid))
+    except (ValueError, AttributeError, TypeError):
+        raise ImageNotFound() from None
+
+
+def now() -> datetime:
+    """UTC, naive, at the microsecond precision DATETIME(6) keeps, so it round-trips."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ImageService:
+    def __init__(
+        self,
+        *,
+        repository: ImageRepository,
+        worker: GenerationWorker,
+        info: GeneratorInfo,
+        limits: Limits,
+        compress_level: int = 1,
+        timeout: float = 300.0,
+    ) -> None:
+        self.repository = repository
+        self.worker = worker
+        self.info = info
+        self.limits = limits
+        self.compress_level = compress_level
+        self.timeout = timeout
+
+    def resolve(self, request: GenerationRequest | dict) -> GenerationParams:
+        return resolve(revalidate(request), self.info.profile, self.limits)
+
+    def create(self, request: GenerationRequest | dict) -> ImageDetail:
+        params = self.resolve(request)
+        generated = self._generate(params)
+        return self.store(generated)
+
+    def _generate(self, params: GenerationParams) -> GeneratedImage:
+        future = self.worker.submit(params)
+        try:
+            return future.result(timeout=self.timeout)
+        except TimeoutError as exc:
+            future.cancel()
+            raise GenerationFailed("image generation timed out") from exc
+
+    def store(self, generated: GeneratedImage) -> ImageDetail:
+        """Encode outside the generator's lock, then write row and content together."""
+        guid = str(uuid.uuid4())
+        p = generated.params
+        detail = ImageDetail(
+            guid=guid,
+            filename=f"{guid}.png",
+            prompt=p.prompt,
+            negative_prompt=p.negative_prompt,
+            seed=p.seed,
+            steps=p.steps,
+            guidance_scale=p.guidance_scale,
+            width=p.width,
+            height=p.height,
+            model=self.info.model,
+            created_at=now(),
+            generation_ms=generated.elapsed_ms,
+        )
+        png = encode_png(generated.image, detail, sampler=self.info.sampler, compress_level=self.compress_level)
+        with translate_errors():
+            self.repository.add(detail, content=png, sha256=hashlib.sha256(png).hexdigest())
+        return detail
+
+    def get(self, guid: str) -> ImageDetail:
+        guid = canonical_guid(guid)
+        with translate_errors():
+            image = self.repository.get(guid)
+        if image is None:
+            raise ImageNotFound()
+        return image
+
+    def list(self, page: PageQuery | None = None) -> list[ImageDetail]:
+        with translate_errors():
+            return self.repository.list(page or PageQuery())
+
+    def count(self, q: str | None = None) -> int:
+        with translate_errors():
+            return self.repository.count(q)
+
+    def content(self, guid: str) -> ImageContent:
+        guid = canonical_guid(guid)
+        with translate_errors():
+            content = self.repository.content(guid)
+        if content is None:
+            raise ImageNotFound()
+        return content
+
+    def delete(self, guid: str) -> None:
+        guid = canonical_guid(guid)
+        with translate_errors():
+            deleted = self.repository.delete(guid)
+        if not deleted:
+            raise ImageNotFound()

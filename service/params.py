@@ -1,0 +1,79 @@
+"""Revalidate a request and resolve it against the model's defaults and the configured limits."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from core.exceptions import InvalidInput
+from core.models import SEED_MAX, GenerationParams, GenerationRequest
+from core.settings import Settings
+from service.profiles import ModelProfile
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_steps: int
+    max_side: int
+    max_pixels: int
+    max_guidance: float
+    max_prompt_chars: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_steps=settings.pixy_max_steps,
+            max_side=settings.pixy_max_side,
+            max_pixels=settings.pixy_max_pixels,
+            max_guidance=settings.pixy_max_guidance,
+            max_prompt_chars=settings.pixy_max_prompt_chars,
+        )
+
+
+def revalidate(request: GenerationRequest | dict[str, Any]) -> GenerationRequest:
+    data = request.model_dump() if isinstance(request, GenerationRequest) else request
+    try:
+        return GenerationRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        raise InvalidInput(f"{field}: {first['msg']}", field=field) from exc
+
+
+def _check(ok: bool, field: str, message: str) -> None:
+    if not ok:
+        raise InvalidInput(f"{field}: {message}", field=field)
+
+
+def resolve(request: GenerationRequest, profile: ModelProfile, limits: Limits) -> GenerationParams:
+    """Fill in defaults, then check every limit before any work starts."""
+    params = GenerationParams(
+        prompt=request.prompt,
+        negative_prompt=request.negative_prompt or "",
+        seed=request.seed if request.seed is not None else secrets.randbelow(SEED_MAX + 1),
+        steps=request.steps or profile.steps,
+        guidance_scale=(
+            float(request.guidance_scale) if request.guidance_scale is not None else profile.guidance_scale
+        ),
+        width=request.width or profile.width,
+        height=request.height or profile.height,
+    )
+    _check(len(params.prompt) <= limits.max_prompt_chars, "prompt", f"at most {limits.max_prompt_chars} characters")
+    _check(
+        len(params.negative_prompt) <= limits.max_prompt_chars,
+        "negative_prompt",
+        f"at most {limits.max_prompt_chars} characters",
+    )
+    _check(params.steps <= limits.max_steps, "steps", f"must be between 1 and {limits.max_steps}")
+    _check(params.guidance_scale <= limits.max_guidance, "guidance_scale", f"must be between 0 and {limits.max_guidance}")
+    for side in ("width", "height"):
+        _check(getattr(params, side) <= limits.max_side, side, f"must be between 64 and {limits.max_side}")
+    _check(
+        params.width * params.height <= limits.max_pixels,
+        "width",
+        f"width*height must be at most {limits.max_pixels} pixels",
+    )
+    return params

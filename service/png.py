@@ -1,0 +1,34 @@
+"""PNG encoding with the generation record inside, as AUTOMATIC1111 users read it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from PIL.Image import Image
+from PIL.PngImagePlugin import PngInfo
+
+from core.models import ImageDetail
+
+RECORD_KEY = "pixyproxy"
+
+
+def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
+    lines = [detail.prompt]
+    if detail.negative_prompt:
+        lines.append(f"Negative prompt: {detail.negative_prompt}")
+    lines.append(
+        f"Steps: {detail.steps}, Sampler: {sampler}, CFG scale: {detail.guidance_scale}, "
+        f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, Model: {detail.model}"
+    )
+    return "\n".join(lines)
+
+
+def encode_png(image: Image, detail: ImageDetail, *, sampler: str, compress_level: int) -> bytes:
+    info = PngInfo()
+    info.add_text("parameters", parameters_text(detail, sampler=sampler))
+    record = detail.model_dump(mode="json") | {"sampler": sampler}
+    info.add_text(RECORD_KEY, json.dumps(record, ensure_ascii=False))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=compress_level)
+    return buffer.getvalue()

@@ -1,0 +1,121 @@
+"""One generation thread fed by a bounded queue, joining compatible requests into batches."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from core.exceptions import GeneratorBusy, ImageException
+from core.models import GenerationParams
+from service.generated import ImageGenerator
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job:
+    params: GenerationParams
+    future: Future
+
+    @property
+    def key(self) -> tuple:
+        p = self.params
+        return (p.steps, p.guidance_scale, p.width, p.height)
+
+
+class GenerationWorker:
+    """Runs generations off the event loop. ``max_queue`` bounds the waiting, not the running."""
+
+    def __init__(
+        self, generator: ImageGenerator, *, max_queue: int, max_batch: int = 1, batch_wait_ms: int = 0
+    ) -> None:
+        self.generator = generator
+        self.max_queue = max_queue
+        self.max_batch = max_batch
+        self.batch_wait = batch_wait_ms / 1000
+        self._pending: deque[_Job] = deque()
+        self._cond = threading.Condition()
+        self._running = 0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="generation-worker", daemon=True)
+
+    def start(self) -> GenerationWorker:
+        self._thread.start()
+        return self
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._pending)
+
+    @property
+    def busy(self) -> int:
+        return self._running
+
+    def submit(self, params: GenerationParams) -> Future:
+        job = _Job(params, Future())
+        with self._cond:
+            if self._stopping:
+                raise GeneratorBusy("the service is shutting down")
+            if len(self._pending) >= self.max_queue and (self._running or self._pending):
+                raise GeneratorBusy()
+            self._pending.append(job)
+            self._cond.notify()
+        return job.future
+
+    def stop(self, timeout: float = 30.0) -> None:
+        with self._cond:
+            self._stopping = True
+            abandoned = list(self._pending)
+            self._pending.clear()
+            self._cond.notify_all()
+        for job in abandoned:
+            job.future.set_exception(GeneratorBusy("the service is shutting down"))
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _take_batch(self) -> list[_Job] | None:
+        with self._cond:
+            while not self._pending and not self._stopping:
+                self._cond.wait()
+            if self._stopping:
+                return None
+            batch = [self._pending.popleft()]
+            self._running = 1
+            deadline = time.monotonic() + self.batch_wait
+            while len(batch) < self.max_batch:
+                batch += self._pop_compatible(batch[0].key, self.max_batch - len(batch))
+                remaining = deadline - time.monotonic()
+                if len(batch) >= self.max_batch or remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            self._running = len(batch)
+            return batch
+
+    def _pop_compatible(self, key: tuple, room: int) -> list[_Job]:
+        taken = [job for job in self._pending if job.key == key][:room]
+        for job in taken:
+            self._pending.remove(job)
+        return taken
+
+    def _loop(self) -> None:
+        while (batch := self._take_batch()) is not None:
+            live = [job for job in batch if job.future.set_running_or_notify_cancel()]
+            try:
+                results = self.generator.generate([job.params for job in live]) if live else []
+            except ImageException as exc:
+                for job in live:
+                    job.future.set_exception(exc)
+            except BaseException as exc:  # the worker must outlive any generator fault
+                logger.exception("generator raised outside its contract")
+                for job in live:
+                    job.future.set_exception(exc)
+            else:
+                for job, result in zip(live, results, strict=True):
+                    job.future.set_result(result)
+            finally:
+                with self._cond:
+                    self._running = 0

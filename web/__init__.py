@@ -1,0 +1,1 @@
+"""HTTP: routers, request logging, the exception handler and the app factory."""

@@ -1,0 +1,25 @@
+"""Serve PixyProxy: ``python -m web``."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from core.settings import get_settings
+from web.app import create_app
+from web.request_log import configure_logging
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.pixy_log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.pixy_host,
+        port=settings.pixy_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The app factory and its lifespan: heavy things are built once, before serving."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from core.settings import Settings, get_settings
+from data.images import MySQLImageRepository
+from data.init import init_db
+from data.storage import make_store
+from service.errors import translate_errors
+from service.images import ImageService
+from service.params import Limits
+from service.worker import GenerationWorker
+from web import errors
+from web.request_log import RequestLogMiddleware, log_request
+from web.routes import images
+
+logger = logging.getLogger(__name__)
+
+
+def _prepare_database(settings: Settings, repository: MySQLImageRepository) -> None:
+    """Create tables and clear interrupted writes; a database that is down now may come back."""
+    try:
+        with translate_errors():
+            init_db(settings)
+            orphans = repository.sweep()
+    except Exception as exc:  # the service still starts; requests answer 503 until MySQL is back
+        logger.error("database not ready at startup: %s", exc)
+        return
+    if orphans:
+        logger.warning("removed %d orphaned content files with no row: %s", len(orphans), orphans[:10])
+
+
+def build_generator(settings: Settings):
+    from service.generator import load_generator
+
+    return load_generator(settings)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    repository = MySQLImageRepository(settings, make_store(settings.pixy_storage, settings.pixy_images_dir))
+    _prepare_database(settings, repository)
+    generator = app.state.generator or build_generator(settings)
+    worker = GenerationWorker(
+        generator,
+        max_queue=settings.pixy_max_queue,
+        max_batch=settings.pixy_max_batch,
+        batch_wait_ms=settings.pixy_batch_wait_ms,
+    ).start()
+    app.state.generator = generator
+    app.state.worker = worker
+    app.state.image_service = ImageService(
+        repository=repository,
+        worker=worker,
+        info=generator.info,
+        limits=Limits.from_settings(settings),
+        compress_level=settings.pixy_png_compress_level,
+        timeout=settings.pixy_generation_timeout,
+    )
+    if not settings.api_keys:
+        logger.warning("PIXY_API_KEYS is empty: the API is open to anyone who can reach it")
+    try:
+        yield
+    finally:
+        worker.stop()
+
+
+def create_app(settings: Settings | None = None, *, generator=None) -> FastAPI:
+    """Build the app. Tests pass their own settings, and may pass a ready generator."""
+    settings = settings or get_settings()
+    app = FastAPI(title="PixyProxy", lifespan=lifespan, dependencies=[Depends(log_request)])
+    app.state.settings = settings
+    app.state.generator = generator
+    errors.install(app)
+    app.add_middleware(RequestLogMiddleware, max_body_bytes=settings.pixy_max_body_bytes, on_error=errors.error_app)
+    app.include_router(images.router)
+    return app
