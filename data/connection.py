@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pymysql
 from pymysql.connections import Connection
@@ -36,13 +36,9 @@ def transaction(settings: Settings) -> Iterator[Connection]:
         yield conn
         conn.commit()
     except BaseException:
-        try:
+        with suppress(pymysql.MySQLError):
             conn.rollback()
-        except pymysql.MySQLError:
-            pass
         raise
     finally:
-        try:
+        with suppress(pymysql.MySQLError):
             conn.close()
-        except pymysql.MySQLError:
-            pass

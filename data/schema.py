@@ -1,9 +1,6 @@
 """DDL for the database. ``data/init.py`` applies it idempotently."""
 
-CREATE_DATABASE = (
-    "CREATE DATABASE IF NOT EXISTS `{name}` "
-    "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-)
+CREATE_DATABASE = "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 
 CREATE_IMAGES = """
 CREATE TABLE IF NOT EXISTS images (

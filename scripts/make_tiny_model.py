@@ -29,7 +29,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             printable.append(b)
             chars.append(256 + extra)
             extra += 1
-    return dict(zip(printable, (chr(c) for c in chars)))
+    return dict(zip(printable, (chr(c) for c in chars), strict=True))
 
 
 def write_tokenizer(folder: Path) -> int:
@@ -53,8 +53,7 @@ def write_tokenizer(folder: Path) -> int:
 
 def build(out: Path) -> None:
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline
-    from diffusers import UNet2DConditionModel
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(SEED)

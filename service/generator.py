@@ -123,8 +123,13 @@ def _compile_and_warm(pipe, generator: DiffusersGenerator) -> None:
     pipe.unet = torch.compile(pipe.unet, mode="max-autotune-no-cudagraphs")
     profile = generator.info.profile
     warm = GenerationParams(
-        prompt="warm-up", negative_prompt="", seed=0, steps=profile.steps,
-        guidance_scale=profile.guidance_scale, width=profile.width, height=profile.height,
+        prompt="warm-up",
+        negative_prompt="",
+        seed=0,
+        steps=profile.steps,
+        guidance_scale=profile.guidance_scale,
+        width=profile.width,
+        height=profile.height,
     )
     started = time.perf_counter()
     generator.generate([warm])
@@ -168,7 +173,5 @@ def load_generator(settings: Settings) -> DiffusersGenerator:
     )
     if generator.info.compiled:
         _compile_and_warm(pipe, generator)
-    logger.info(
-        "model %s loaded on %s (%s), defaults %s", model, device, generator.info.dtype, generator.info.profile
-    )
+    logger.info("model %s loaded on %s (%s), defaults %s", model, device, generator.info.dtype, generator.info.profile)
     return generator

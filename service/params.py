@@ -68,7 +68,9 @@ def resolve(request: GenerationRequest, profile: ModelProfile, limits: Limits) -
         f"at most {limits.max_prompt_chars} characters",
     )
     _check(params.steps <= limits.max_steps, "steps", f"must be between 1 and {limits.max_steps}")
-    _check(params.guidance_scale <= limits.max_guidance, "guidance_scale", f"must be between 0 and {limits.max_guidance}")
+    _check(
+        params.guidance_scale <= limits.max_guidance, "guidance_scale", f"must be between 0 and {limits.max_guidance}"
+    )
     for side in ("width", "height"):
         _check(getattr(params, side) <= limits.max_side, side, f"must be between 64 and {limits.max_side}")
     _check(

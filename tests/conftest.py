@@ -43,8 +43,11 @@ def database(tmp_path_factory) -> Settings:
 
 def clear_tables(settings: Settings) -> None:
     conn = pymysql.connect(
-        host=settings.db_host, port=settings.db_port, user=settings.db_user,
-        password=settings.db_password.get_secret_value(), database=settings.db_name,
+        host=settings.db_host,
+        port=settings.db_port,
+        user=settings.db_user,
+        password=settings.db_password.get_secret_value(),
+        database=settings.db_name,
     )
     try:
         with conn.cursor() as cur:

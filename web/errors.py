@@ -47,8 +47,14 @@ def error_response(exc: Exception, *, request_id: str, path: str) -> JSONRespons
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     if path.startswith("/v1/"):
-        body = {"error": {"message": error.message, "type": _openai_type(error.status_code),
-                          "param": error.field, "code": None}}
+        body = {
+            "error": {
+                "message": error.message,
+                "type": _openai_type(error.status_code),
+                "param": error.field,
+                "code": None,
+            }
+        }
     else:
         body = {"detail": error.message, "request_id": request_id}
         if error.field:

@@ -88,7 +88,11 @@ class RequestLogMiddleware:
             route = scope["state"].get("route") or "-"
             logger.info(
                 "REQUEST END %s %s %s route=%s %.1fms",
-                scope["method"], scope["path"], status["code"], route, elapsed,
+                scope["method"],
+                scope["path"],
+                status["code"],
+                route,
+                elapsed,
             )
             request_id_var.reset(token)
 
