@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
-from core.exceptions import GenerationFailed, ImageNotFound
-from core.models import GenerationParams, GenerationRequest, ImageDetail
+from core.exceptions import GenerationFailed, GeneratorBusy, ImageNotFound
+from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail
 from data.images import ImageContent, ImageRepository, PageQuery
 from service.errors import translate_errors
 from service.generated import GeneratedImage, GeneratorInfo
@@ -51,12 +52,23 @@ class ImageService:
         return resolve(revalidate(request), self.info.profile, self.limits)
 
     def create(self, request: GenerationRequest | dict) -> ImageDetail:
-        params = self.resolve(request)
-        generated = self._generate(params)
-        return self.store(generated)
+        return self.create_many(request, n=1)[0]
 
-    def _generate(self, params: GenerationParams) -> GeneratedImage:
-        future = self.worker.submit(params)
+    def create_many(self, request: GenerationRequest | dict, *, n: int) -> list[ImageDetail]:
+        """``n`` images with seeds seed, seed+1, …; all are queued before any is awaited."""
+        first = self.resolve(request)
+        batch = [first.model_copy(update={"seed": (first.seed + i) % (SEED_MAX + 1)}) for i in range(n)]
+        futures: list[Future] = []
+        try:
+            for params in batch:
+                futures.append(self.worker.submit(params))
+        except GeneratorBusy:
+            for future in futures:
+                future.cancel()
+            raise
+        return [self.store(self._wait(future)) for future in futures]
+
+    def _wait(self, future: Future) -> GeneratedImage:
         try:
             return future.result(timeout=self.timeout)
         except TimeoutError as exc:

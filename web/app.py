@@ -18,7 +18,7 @@ from service.params import Limits
 from service.worker import GenerationWorker
 from web import errors
 from web.request_log import RequestLogMiddleware, log_request
-from web.routes import images
+from web.routes import gallery, images, openai
 
 logger = logging.getLogger(__name__)
 
@@ -81,4 +81,6 @@ def create_app(settings: Settings | None = None, *, generator=None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestLogMiddleware, max_body_bytes=settings.pixy_max_body_bytes, on_error=errors.error_app)
     app.include_router(images.router)
+    app.include_router(openai.router)
+    app.include_router(gallery.router)
     return app
