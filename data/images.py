@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ WHERE_PROMPT = "prompt LIKE %(q)s"
 WHERE_BEFORE = "id < (SELECT id FROM images WHERE guid = %(before)s)"
 DELETE_IMAGE = "DELETE FROM images WHERE guid = %(guid)s"
 SELECT_ALL_GUIDS = "SELECT guid FROM images"
+PING = "SELECT 1"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class ImageRepository(ABC):
     @abstractmethod
     def delete(self, guid: str) -> bool: ...
 
+    def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+
 
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -96,6 +101,21 @@ class MySQLImageRepository(ImageRepository):
         except BaseException:
             self.store.discard(image.guid)
             raise
+
+    def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:
+        """Bulk insert in one transaction (seeding, benchmarks), content through the same store."""
+        rows = [
+            image.model_dump() | {"content_sha256": hashlib.sha256(data).hexdigest(), "content_bytes": len(data)}
+            for image, data in items
+        ]
+        with transaction(self.settings) as conn:
+            with conn.cursor() as cur:
+                cur.executemany(INSERT_IMAGE, rows)
+            self.store.put_many(conn, [(image.guid, data) for image, data in items])
+
+    def ping(self) -> None:
+        with transaction(self.settings) as conn, conn.cursor() as cur:
+            cur.execute(PING)
 
     def get(self, guid: str) -> ImageDetail | None:
         with transaction(self.settings) as conn, conn.cursor() as cur:

@@ -6,25 +6,37 @@ import logging
 import os
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pymysql.connections import Connection
 
+from core.settings import Settings
+from data.connection import open_connection
+
 logger = logging.getLogger(__name__)
 
 INSERT_BLOB = "INSERT INTO image_blobs (guid, content) VALUES (%(guid)s, %(content)s)"
-SELECT_BLOB = "SELECT content FROM image_blobs WHERE guid = %(guid)s"
+SELECT_BLOB_CHUNK = (
+    "SELECT SUBSTRING(content, %(start)s, %(size)s) AS chunk FROM image_blobs WHERE guid = %(guid)s"
+)
+SELECT_BLOB_EXISTS = "SELECT 1 AS present FROM image_blobs WHERE guid = %(guid)s"
+CHUNK_BYTES = 256 * 1024
 TEMP_SUFFIX = ".part"
 
 
 @dataclass(frozen=True)
 class StoredContent:
-    """An image's bytes: a file to send as it is, or bytes read from the database."""
+    """An image's bytes: a file to send as it is, or chunks streamed from the database."""
 
     path: Path | None = None
-    data: bytes | None = None
+    chunks: Callable[[], Iterator[bytes]] | None = None
+
+    def read(self) -> bytes:
+        if self.path is not None:
+            return self.path.read_bytes()
+        return b"".join(self.chunks()) if self.chunks else b""
 
 
 class ContentStore(ABC):
@@ -32,6 +44,10 @@ class ContentStore(ABC):
 
     @abstractmethod
     def put(self, conn: Connection, guid: str, content: bytes) -> None: ...
+
+    def put_many(self, conn: Connection, items: list[tuple[str, bytes]]) -> None:
+        for guid, content in items:
+            self.put(conn, guid, content)
 
     @abstractmethod
     def discard(self, guid: str) -> None:
@@ -89,6 +105,13 @@ class DiskStore(ContentStore):
 
 
 class MySQLStore(ContentStore):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def put_many(self, conn: Connection, items: list[tuple[str, bytes]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_BLOB, [{"guid": guid, "content": content} for guid, content in items])
+
     def put(self, conn: Connection, guid: str, content: bytes) -> None:
         with conn.cursor() as cur:
             cur.execute(INSERT_BLOB, {"guid": guid, "content": content})
@@ -98,10 +121,29 @@ class MySQLStore(ContentStore):
 
     def get(self, conn: Connection, guid: str) -> StoredContent | None:
         with conn.cursor() as cur:
-            cur.execute(SELECT_BLOB, {"guid": guid})
-            row = cur.fetchone()
-        return StoredContent(data=row["content"]) if row else None
+            cur.execute(SELECT_BLOB_EXISTS, {"guid": guid})
+            if cur.fetchone() is None:
+                return None
+        return StoredContent(chunks=lambda: self._stream(guid))
+
+    def _stream(self, guid: str) -> Iterator[bytes]:
+        """Read the BLOB a chunk at a time on a connection of its own, held only while sending."""
+        conn = open_connection(self.settings)
+        try:
+            start = 1
+            while True:
+                with conn.cursor() as cur:
+                    cur.execute(SELECT_BLOB_CHUNK, {"guid": guid, "start": start, "size": CHUNK_BYTES})
+                    row = cur.fetchone()
+                chunk = row["chunk"] if row else b""
+                if chunk:
+                    yield chunk
+                if len(chunk) < CHUNK_BYTES:
+                    return
+                start += CHUNK_BYTES
+        finally:
+            conn.close()
 
 
-def make_store(kind: str, images_dir: Path) -> ContentStore:
-    return MySQLStore() if kind == "mysql" else DiskStore(images_dir)
+def make_store(settings: Settings) -> ContentStore:
+    return MySQLStore(settings) if settings.pixy_storage == "mysql" else DiskStore(settings.pixy_images_dir)

@@ -122,6 +122,10 @@ class ImageService:
             raise ImageNotFound()
         return content
 
+    def ping(self) -> None:
+        with translate_errors():
+            self.repository.ping()
+
     def delete(self, guid: str) -> None:
         guid = canonical_guid(guid)
         with translate_errors():

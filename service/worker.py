@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -31,12 +32,19 @@ class GenerationWorker:
     """Runs generations off the event loop. ``max_queue`` bounds the waiting, not the running."""
 
     def __init__(
-        self, generator: ImageGenerator, *, max_queue: int, max_batch: int = 1, batch_wait_ms: int = 0
+        self,
+        generator: ImageGenerator,
+        *,
+        max_queue: int,
+        max_batch: int = 1,
+        batch_wait_ms: int = 0,
+        on_batch: Callable[[float, int], None] | None = None,
     ) -> None:
         self.generator = generator
         self.max_queue = max_queue
         self.max_batch = max_batch
         self.batch_wait = batch_wait_ms / 1000
+        self.on_batch = on_batch
         self._pending: deque[_Job] = deque()
         self._cond = threading.Condition()
         self._running = 0
@@ -104,8 +112,11 @@ class GenerationWorker:
     def _loop(self) -> None:
         while (batch := self._take_batch()) is not None:
             live = [job for job in batch if job.future.set_running_or_notify_cancel()]
+            started = time.perf_counter()
             try:
                 results = self.generator.generate([job.params for job in live]) if live else []
+                if self.on_batch and live:
+                    self.on_batch(time.perf_counter() - started, len(live))
             except ImageException as exc:
                 for job in live:
                     job.future.set_exception(exc)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from core.settings import Settings, get_settings
 from data.images import MySQLImageRepository
@@ -17,8 +18,10 @@ from service.images import ImageService
 from service.params import Limits
 from service.worker import GenerationWorker
 from web import errors
+from web.metrics import Metrics
 from web.request_log import RequestLogMiddleware, log_request
-from web.routes import gallery, images, openai
+from web.routes import gallery, images, openai, ops
+from web.security import require_api_key
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ def build_generator(settings: Settings):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    repository = MySQLImageRepository(settings, make_store(settings.pixy_storage, settings.pixy_images_dir))
+    repository = MySQLImageRepository(settings, make_store(settings))
     _prepare_database(settings, repository)
     generator = app.state.generator or build_generator(settings)
     worker = GenerationWorker(
@@ -53,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_queue=settings.pixy_max_queue,
         max_batch=settings.pixy_max_batch,
         batch_wait_ms=settings.pixy_batch_wait_ms,
+        on_batch=app.state.metrics.observe_batch,
     ).start()
     app.state.generator = generator
     app.state.worker = worker
@@ -64,6 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         compress_level=settings.pixy_png_compress_level,
         timeout=settings.pixy_generation_timeout,
     )
+    app.state.metrics.watch(queue_depth=lambda: worker.queue_depth, images_stored=app.state.image_service.count)
     if not settings.api_keys:
         logger.warning("PIXY_API_KEYS is empty: the API is open to anyone who can reach it")
     try:
@@ -78,9 +83,25 @@ def create_app(settings: Settings | None = None, *, generator=None) -> FastAPI:
     app = FastAPI(title="PixyProxy", lifespan=lifespan, dependencies=[Depends(log_request)])
     app.state.settings = settings
     app.state.generator = generator
+    app.state.metrics = Metrics()
     errors.install(app)
-    app.add_middleware(RequestLogMiddleware, max_body_bytes=settings.pixy_max_body_bytes, on_error=errors.error_app)
-    app.include_router(images.router)
-    app.include_router(openai.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "HEAD"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
+            expose_headers=["X-Request-ID", "X-Total-Count", "Link", "ETag", "Retry-After"],
+        )
+    app.add_middleware(
+        RequestLogMiddleware,
+        max_body_bytes=settings.pixy_max_body_bytes,
+        on_error=errors.error_app,
+        on_finish=app.state.metrics.observe_request,
+    )
+    protected = [Depends(require_api_key)]
+    app.include_router(images.router, dependencies=protected)
+    app.include_router(openai.router, dependencies=protected)
+    app.include_router(ops.router)
     app.include_router(gallery.router)
     return app

@@ -53,10 +53,11 @@ def log_request(request: Request) -> None:
 class RequestLogMiddleware:
     """Writes REQUEST START and REQUEST END for every request, routed or not."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, on_error) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, on_error, on_finish=None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.on_error = on_error
+        self.on_finish = on_finish
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,6 +95,8 @@ class RequestLogMiddleware:
                 route,
                 elapsed,
             )
+            if self.on_finish:
+                self.on_finish(scope["method"], route, status["code"], elapsed / 1000)
             request_id_var.reset(token)
 
     async def _bounded(self, scope: Scope, receive: Receive) -> Receive:

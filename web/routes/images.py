@@ -1,14 +1,25 @@
-"""The agreed image API: create, list, detail and content."""
+"""The agreed image API: create, list, detail, content, and delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
 
 from core.models import GenerationRequest, ImageDetail
+from data.images import PageQuery
+from service.images import canonical_guid
 from web.deps import ImageServiceDep
 
 router = APIRouter(prefix="/image", tags=["images"])
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: weak comparison, a list of tags, or any."""
+    tags = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+    return "*" in tags or etag in tags
 
 
 @router.post("/", response_model=ImageDetail)
@@ -20,9 +31,23 @@ def create_image(body: GenerationRequest, service: ImageServiceDep) -> ImageDeta
 
 @router.get("/", response_model=list[ImageDetail])
 @router.get("", response_model=list[ImageDetail], include_in_schema=False)
-def list_images(service: ImageServiceDep) -> list[ImageDetail]:
-    """All images, newest first, as a bare JSON array."""
-    return service.list()
+def list_images(
+    request: Request,
+    response: Response,
+    service: ImageServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    before: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[ImageDetail]:
+    """Images newest first, as a bare JSON array; paging goes in the query and the headers."""
+    page = PageQuery(limit=limit, offset=offset, q=q or None, before=canonical_guid(before) if before else None)
+    images = service.list(page)
+    response.headers["X-Total-Count"] = str(service.count(page.q))
+    if len(images) == limit:
+        params = {"limit": limit, "before": images[-1].guid} | ({"q": q} if q else {})
+        response.headers["Link"] = f'<{request.url.replace_query_params(**params)}>; rel="next"'
+    return images
 
 
 @router.get("/{guid}", response_model=ImageDetail)
@@ -31,10 +56,29 @@ def get_image(guid: str, service: ImageServiceDep) -> ImageDetail:
     return service.get(guid)
 
 
-@router.get("/{guid}/content", response_class=Response)
-def get_image_content(guid: str, service: ImageServiceDep) -> Response:
-    """The image's PNG bytes."""
+@router.delete("/{guid}", status_code=204, response_class=Response)
+def delete_image(guid: str, service: ImageServiceDep) -> Response:
+    """Remove an image's row and content together."""
+    service.delete(guid)
+    return Response(status_code=204)
+
+
+@router.api_route("/{guid}/content", methods=["GET", "HEAD"], response_class=Response)
+def get_image_content(
+    request: Request,
+    guid: str,
+    service: ImageServiceDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The image's PNG bytes, cacheable forever: content never changes under a guid."""
     content = service.content(guid)
+    etag = f'"{content.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    if _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
     if content.stored.path is not None:
-        return FileResponse(content.stored.path, media_type="image/png")
-    return Response(content.stored.data, media_type="image/png")
+        return FileResponse(content.stored.path, media_type="image/png", headers=headers)
+    headers["Content-Length"] = str(content.size)
+    if request.method == "HEAD":
+        return Response(media_type="image/png", headers=headers)
+    return StreamingResponse(content.stored.chunks(), media_type="image/png", headers=headers)
