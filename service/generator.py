@@ -109,9 +109,9 @@ def _load_pipeline(source: str, *, local: bool, device: str):
 
     kwargs: dict = {"local_files_only": True}
     if device == "cuda":
-        kwargs["torch_dtype"] = torch.float16
-        if local and any(Path(source).rglob("*.fp16.safetensors")):
-            kwargs["variant"] = "fp16"
+        kwargs["dtype"] = torch.float16
+    if local and any(Path(source).rglob("*.fp16.safetensors")):
+        kwargs["variant"] = "fp16"  # on the CPU the fp16 files load as float32
     pipe = AutoPipelineForText2Image.from_pretrained(source, **kwargs)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)

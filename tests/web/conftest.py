@@ -20,7 +20,7 @@ def make_client(settings, tiny_generator):
     clients = []
 
     def build(**overrides) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=overrides), generator=tiny_generator))
+        client = TestClient(create_app(type(settings)(**(settings.model_dump() | overrides)), generator=tiny_generator))
         clients.append(client.__enter__())
         return clients[-1]
 

@@ -1,0 +1,239 @@
+"""scripts/download_weights.py, offline: file selection, the skip paths, and clean failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from huggingface_hub import constants
+from huggingface_hub.utils import filter_repo_objects
+
+from core.settings import ROOT
+from scripts import download_weights as dw
+
+SD_TURBO_FILES = [
+    ".gitattributes",
+    "README.md",
+    "model_index.json",
+    "output.png",
+    "sd_turbo.safetensors",
+    "scheduler/scheduler_config.json",
+    "text_encoder/config.json",
+    "text_encoder/model.fp16.safetensors",
+    "text_encoder/model.safetensors",
+    "text_encoder/pytorch_model.bin",
+    "text_encoder/pytorch_model.fp16.bin",
+    "tokenizer/merges.txt",
+    "tokenizer/special_tokens_map.json",
+    "tokenizer/tokenizer_config.json",
+    "tokenizer/vocab.json",
+    "unet/config.json",
+    "unet/diffusion_pytorch_model.fp16.safetensors",
+    "unet/diffusion_pytorch_model.safetensors",
+    "unet/diffusion_pytorch_model.bin",
+    "vae/config.json",
+    "vae/diffusion_pytorch_model.fp16.safetensors",
+    "vae/diffusion_pytorch_model.safetensors",
+    "vae/diffusion_pytorch_model.ckpt",
+    "vae/diffusion_flax_model.msgpack",
+]
+
+
+def selected(files: list[str]) -> set[str]:
+    """What ``snapshot_download`` would fetch with ``choose_patterns(files)``."""
+    return set(filter_repo_objects(files, allow_patterns=dw.choose_patterns(files)))
+
+
+def test_fp16_safetensors_are_preferred_and_nothing_else_is_fetched() -> None:
+    assert selected(SD_TURBO_FILES) == {
+        "model_index.json",
+        "scheduler/scheduler_config.json",
+        "text_encoder/config.json",
+        "text_encoder/model.fp16.safetensors",
+        "tokenizer/merges.txt",
+        "tokenizer/special_tokens_map.json",
+        "tokenizer/tokenizer_config.json",
+        "tokenizer/vocab.json",
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.fp16.safetensors",
+        "vae/config.json",
+        "vae/diffusion_pytorch_model.fp16.safetensors",
+    }
+
+
+def test_each_component_falls_back_on_its_own() -> None:
+    files = [
+        "model_index.json",
+        "unet/diffusion_pytorch_model.fp16.safetensors",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/diffusion_pytorch_model.safetensors",
+        "vae/diffusion_pytorch_model.bin",
+        "vae/diffusion_pytorch_model.non_ema.safetensors",
+        "safety_checker/pytorch_model.bin",
+        "safety_checker/pytorch_model.fp16.bin",
+        "safety_checker/model.ckpt",
+    ]
+    assert selected(files) == {
+        "model_index.json",
+        "unet/diffusion_pytorch_model.fp16.safetensors",
+        "vae/diffusion_pytorch_model.safetensors",
+        "safety_checker/pytorch_model.fp16.bin",
+    }
+
+
+def test_sharded_fp16_weights_and_their_index_are_taken() -> None:
+    files = [
+        "model_index.json",
+        "unet/diffusion_pytorch_model-00001-of-00002.fp16.safetensors",
+        "unet/diffusion_pytorch_model-00002-of-00002.fp16.safetensors",
+        "unet/diffusion_pytorch_model.safetensors.index.fp16.json",
+        "unet/diffusion_pytorch_model-00001-of-00002.safetensors",
+        "unet/diffusion_pytorch_model-00002-of-00002.safetensors",
+        "text_encoder_2/model.fp16-00001-of-00002.safetensors",
+        "text_encoder_2/model.fp16-00002-of-00002.safetensors",
+        "text_encoder_2/model-00001-of-00002.safetensors",
+        "tokenizer_2/spiece.model",
+    ]
+    got = selected(files)
+    assert {f for f in got if f.endswith(".safetensors")} == {
+        "unet/diffusion_pytorch_model-00001-of-00002.fp16.safetensors",
+        "unet/diffusion_pytorch_model-00002-of-00002.fp16.safetensors",
+        "text_encoder_2/model.fp16-00001-of-00002.safetensors",
+        "text_encoder_2/model.fp16-00002-of-00002.safetensors",
+    }
+    assert {"unet/diffusion_pytorch_model.safetensors.index.fp16.json", "tokenizer_2/spiece.model"} <= got
+
+
+def test_weight_variant() -> None:
+    assert dw.weight_variant("unet/diffusion_pytorch_model.fp16.safetensors", ".safetensors") == "fp16"
+    assert dw.weight_variant("unet/diffusion_pytorch_model.safetensors", ".safetensors") is None
+    assert dw.weight_variant("unet/diffusion_pytorch_model-00001-of-00003.safetensors", ".safetensors") is None
+    assert dw.weight_variant("text_encoder/pytorch_model.fp16.bin", ".bin") == "fp16"
+
+
+def _no_hub(*args, **kwargs):
+    raise AssertionError("the Hub must not be contacted")
+
+
+def test_if_missing_with_a_complete_folder_exits_at_once(tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    monkeypatch.setattr(dw, "resolve_commit", _no_hub)
+    assert dw.main(["--model", "someone/some-model", "--out", str(tmp_path), "--if-missing"]) == 0
+    assert "already" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("model", ["tiny", str(ROOT / "models" / "tiny")])
+def test_tiny_and_local_folders_need_no_download(model: str, monkeypatch) -> None:
+    monkeypatch.setattr(dw, "resolve_commit", _no_hub)
+    assert dw.main(["--model", model]) == 0
+
+
+def _offline(monkeypatch, offline: bool) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1" if offline else "0")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
+
+
+def test_offline_mode_fails_in_one_line_with_code_2(tmp_path: Path, monkeypatch, capsys) -> None:
+    _offline(monkeypatch, True)
+    out = tmp_path / "never-created"
+    started = time.monotonic()
+    assert dw.main(["--model", "pixyproxy-tests/no-such-model", "--out", str(out)]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert "pixyproxy-tests/no-such-model" in err and "HF_HUB_OFFLINE" in err and "PIXY_MODEL=tiny" in err
+    assert not out.exists()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_hub_fails_in_one_line_with_code_2(tmp_path: Path, monkeypatch, capsys) -> None:
+    _offline(monkeypatch, False)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    started = time.monotonic()
+    assert dw.main(["--model", "pixyproxy-tests/no-such-model", "--out", str(tmp_path / "out")]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert "unreachable" in err and "PIXY_MODEL=tiny" in err
+
+
+@pytest.fixture(scope="module")
+def tiny_fp16(tmp_path_factory) -> Path:
+    """models/tiny saved the way the script downloads a real model: fp16 weights only."""
+    import torch
+    from diffusers import AutoPipelineForText2Image
+
+    tiny = ROOT / "models" / "tiny"
+    if not (tiny / "model_index.json").is_file():
+        pytest.fail("models/tiny is missing: run scripts/make_tiny_model.py (make test does)")
+    folder = tmp_path_factory.mktemp("tiny-fp16")
+    pipe = AutoPipelineForText2Image.from_pretrained(tiny, local_files_only=True, dtype=torch.float16)
+    pipe.save_pretrained(folder, variant="fp16")
+    return folder
+
+
+def test_verify_loads_an_fp16_only_folder(tiny_fp16: Path) -> None:
+    assert dw.has_fp16(tiny_fp16)
+    assert not list(tiny_fp16.rglob("diffusion_pytorch_model.safetensors"))
+    dw.verify(tiny_fp16)
+
+
+def test_fetch_takes_the_chosen_files_at_one_commit_and_model_index_last(tmp_path: Path, monkeypatch) -> None:
+    import huggingface_hub
+
+    calls: list[tuple[str, dict]] = []
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: calls.append(("snapshot", kw)))
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo, name, **kw: calls.append((name, kw)))
+    dw.fetch("stabilityai/sd-turbo", "c0ffee" * 6 + "c0ff", SD_TURBO_FILES, tmp_path)
+    (first, snapshot), (last, index) = calls
+    assert first == "snapshot" and last == "model_index.json"
+    assert snapshot["allow_patterns"] == dw.choose_patterns(SD_TURBO_FILES)
+    assert snapshot["ignore_patterns"] == ["model_index.json"]
+    assert snapshot["local_dir"] == index["local_dir"] == tmp_path
+    assert snapshot["revision"] == index["revision"] == "c0ffee" * 6 + "c0ff"
+    assert snapshot["etag_timeout"] == dw.HUB_TIMEOUT
+
+
+def test_a_download_is_verified(tiny_fp16: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    out = tmp_path / "someone--model"
+    monkeypatch.setattr(dw, "resolve_commit", lambda model, revision: ("a" * 40, SD_TURBO_FILES))
+    monkeypatch.setattr(dw, "fetch", lambda model, commit, files, out: shutil.copytree(tiny_fp16, out))
+    assert dw.main(["--model", "someone/model", "--out", str(out)]) == 0
+    assert "verified: StableDiffusionPipeline" in capsys.readouterr().out
+
+
+def test_a_download_that_does_not_load_exits_1(tmp_path: Path, monkeypatch, capsys) -> None:
+    out = tmp_path / "broken"
+    monkeypatch.setattr(dw, "resolve_commit", lambda model, revision: ("a" * 40, SD_TURBO_FILES))
+    monkeypatch.setattr(dw, "fetch", lambda model, commit, files, out: out.mkdir())
+    assert dw.main(["--model", "someone/model", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "does not load" in err and "Traceback" not in err
+
+
+def test_a_repo_without_model_index_is_refused(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(dw, "resolve_commit", lambda model, revision: ("a" * 40, ["model.safetensors"]))
+    monkeypatch.setattr(dw, "fetch", _no_hub)
+    assert dw.main(["--model", "someone/model", "--out", str(tmp_path / "out")]) == 1
+    assert "not a diffusers pipeline" in capsys.readouterr().err
+
+
+def test_an_interrupted_download_says_how_to_resume(tmp_path: Path, monkeypatch, capsys) -> None:
+    def interrupt(*args) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dw, "resolve_commit", lambda model, revision: ("a" * 40, SD_TURBO_FILES))
+    monkeypatch.setattr(dw, "fetch", interrupt)
+    assert dw.main(["--model", "someone/model", "--out", str(tmp_path / "out")]) == 130
+    assert "run again to resume" in capsys.readouterr().err
