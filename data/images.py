@@ -93,13 +93,16 @@ class MySQLImageRepository(ImageRepository):
 
     def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None:
         row = image.model_dump() | {"content_sha256": sha256, "content_bytes": len(content)}
+        inserted = False
         try:
             with transaction(self.settings) as conn:
                 with conn.cursor() as cur:
                     cur.execute(INSERT_IMAGE, row)
+                inserted = True
                 self.store.put(conn, image.guid, content)
         except BaseException:
-            self.store.discard(image.guid)
+            if inserted:  # a refused row (a duplicate guid) must not take another image's content
+                self.store.discard(image.guid)
             raise
 
     def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:

@@ -81,7 +81,8 @@ class GenerationWorker:
             self._pending.clear()
             self._cond.notify_all()
         for job in abandoned:
-            job.future.set_exception(GeneratorBusy("the service is shutting down"))
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(GeneratorBusy("the service is shutting down"))
         if self._thread.is_alive():
             self._thread.join(timeout)
 

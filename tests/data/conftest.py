@@ -1,0 +1,98 @@
+"""Fixtures for the data layer: a repository over each content store, and raw SQL from outside."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pymysql
+import pytest
+
+from core.models import ImageDetail
+from data.images import MySQLImageRepository
+from data.storage import ContentStore, make_store
+
+STORES = ["disk", "mysql"]
+BASE_TIME = datetime(2024, 2, 29, 23, 59, 58, 123456)
+
+
+def make_image(n: int = 0, **overrides) -> ImageDetail:
+    guid = str(uuid.uuid4())
+    values = {
+        "guid": guid,
+        "filename": f"{guid}.png",
+        "prompt": f"prompt number {n}",
+        "negative_prompt": "blurry",
+        "seed": 2**32 - 1 - n,
+        "steps": 4 + n,
+        "guidance_scale": 7.123456789012345,
+        "width": 128,
+        "height": 96,
+        "model": "tiny",
+        "created_at": BASE_TIME + timedelta(microseconds=n * 1001),
+        "generation_ms": 1234 + n,
+    }
+    return ImageDetail(**(values | overrides))
+
+
+def content_for(image: ImageDetail) -> bytes:
+    """Every byte value, then bytes unique to the image."""
+    return bytes(range(256)) + image.guid.encode() * 3
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(settings, store_kind) -> ContentStore:
+    return make_store(settings.model_copy(update={"pixy_storage": store_kind}))
+
+
+@pytest.fixture
+def repository(settings, store) -> MySQLImageRepository:
+    return MySQLImageRepository(settings, store)
+
+
+@pytest.fixture
+def add(repository):
+    """Add an image with its content; return the image."""
+
+    def add_image(image: ImageDetail | None = None, **overrides) -> ImageDetail:
+        image = image or make_image(**overrides)
+        content = content_for(image)
+        repository.add(image, content=content, sha256=hashlib.sha256(content).hexdigest())
+        return image
+
+    return add_image
+
+
+@pytest.fixture
+def raw(settings) -> Iterator[pymysql.connections.Connection]:
+    """A plain PyMySQL connection, as another client of the database would open it."""
+    conn = pymysql.connect(
+        host=settings.db_host,
+        port=settings.db_port,
+        user=settings.db_user,
+        password=settings.db_password.get_secret_value(),
+        database=settings.db_name,
+        charset="utf8mb4",
+        autocommit=True,
+    )
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def new_image():
+    """Build an image that is not stored yet."""
+    return make_image
+
+
+@pytest.fixture
+def content_of():
+    """The content ``add`` stores for an image."""
+    return content_for

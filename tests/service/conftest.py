@@ -1,0 +1,135 @@
+"""Fakes for the service layer: a generator without torch and a repository without a database."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.models import GenerationParams, ImageDetail
+from data.images import ImageContent, ImageRepository, PageQuery
+from data.storage import StoredContent
+from service.generated import GeneratedImage, GeneratorInfo
+from service.params import Limits
+from service.profiles import ModelProfile
+from service.worker import GenerationWorker
+
+PROFILE = ModelProfile("fake", steps=3, guidance_scale=2.5, width=96, height=160)
+LIMITS = Limits(max_steps=50, max_side=1024, max_pixels=512 * 768, max_guidance=20.0, max_prompt_chars=100)
+
+
+def noise(seed: int) -> Image.Image:
+    pixels = np.random.RandomState(seed).randint(0, 256, size=(8, 12, 3), dtype=np.uint8)
+    return Image.fromarray(pixels, "RGB")
+
+
+class FakeGenerator:
+    """Records each batch; blocks while ``gate`` is clear; raises queued ``failures`` in turn."""
+
+    def __init__(self) -> None:
+        self.info = GeneratorInfo(model="fake/model", device="cpu", dtype="float32", sampler="Fake", profile=PROFILE)
+        self.batches: list[list[GenerationParams]] = []
+        self.failures: list[BaseException] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.started = threading.Event()
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return [len(batch) for batch in self.batches]
+
+    def generate(self, batch: list[GenerationParams]) -> list[GeneratedImage]:
+        self.batches.append(list(batch))
+        self.started.set()
+        self.gate.wait(timeout=10)
+        if self.failures:
+            raise self.failures.pop(0)
+        return [GeneratedImage(image=noise(p.seed), params=p, elapsed_ms=7, batch_size=len(batch)) for p in batch]
+
+
+class FakeRepository(ImageRepository):
+    """In memory, newest first; records every call; raises ``error`` when set."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, ImageDetail] = {}
+        self.contents: dict[str, ImageContent] = {}
+        self.calls: list[tuple] = []
+        self.error: BaseException | None = None
+
+    def _called(self, *call) -> None:
+        self.calls.append(call)
+        if self.error is not None:
+            raise self.error
+
+    def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None:
+        self._called("add", image.guid)
+        self.images[image.guid] = image
+        self.contents[image.guid] = ImageContent(
+            sha256=sha256, size=len(content), stored=StoredContent(chunks=lambda: iter([content]))
+        )
+
+    def get(self, guid: str) -> ImageDetail | None:
+        self._called("get", guid)
+        return self.images.get(guid)
+
+    def list(self, page: PageQuery) -> list[ImageDetail]:
+        self._called("list", page)
+        found = [i for i in reversed(self.images.values()) if not page.q or page.q.lower() in i.prompt.lower()]
+        return found[page.offset : page.offset + page.limit]
+
+    def count(self, q: str | None = None) -> int:
+        self._called("count", q)
+        return len([i for i in self.images.values() if not q or q.lower() in i.prompt.lower()])
+
+    def content(self, guid: str) -> ImageContent | None:
+        self._called("content", guid)
+        return self.contents.get(guid)
+
+    def delete(self, guid: str) -> bool:
+        self._called("delete", guid)
+        self.contents.pop(guid, None)
+        return self.images.pop(guid, None) is not None
+
+
+@pytest.fixture
+def profile() -> ModelProfile:
+    return PROFILE
+
+
+@pytest.fixture
+def limits() -> Limits:
+    return LIMITS
+
+
+@pytest.fixture
+def render():
+    """The image the fake generator makes for a seed."""
+    return noise
+
+
+@pytest.fixture
+def generator() -> FakeGenerator:
+    return FakeGenerator()
+
+
+@pytest.fixture
+def repository() -> FakeRepository:
+    return FakeRepository()
+
+
+@pytest.fixture
+def make_worker(generator):
+    """Build workers over the fake generator; ``start=False`` leaves the thread unstarted."""
+    workers: list[GenerationWorker] = []
+
+    def build(*, start: bool = True, **options) -> GenerationWorker:
+        worker = GenerationWorker(generator, **({"max_queue": 8} | options))
+        workers.append(worker.start() if start else worker)
+        return worker
+
+    yield build
+    generator.gate.set()
+    for worker in workers:
+        worker.stop(timeout=5)
