@@ -6,7 +6,7 @@ import base64
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Depends, Request
 
 from core.exceptions import InvalidInput
 from core.models import ImageDetail
@@ -19,10 +19,16 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 _BODY_SCHEMA = {"requestBody": {"content": {"application/json": {"schema": OpenAIImageRequest.model_json_schema()}}}}
 
 
+async def json_body(request: Request) -> Any:
+    """The parsed body, or None when it is not JSON: the route answers that with OpenAI's 400, not a 422."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
 def _png_base64(service: ImageService, guid: str) -> str:
-    stored = service.content(guid).stored
-    png = stored.path.read_bytes() if stored.path is not None else stored.data
-    return base64.b64encode(png or b"").decode("ascii")
+    return base64.b64encode(service.content(guid).stored.read()).decode("ascii")
 
 
 def _as_openai(detail: ImageDetail, *, response_format: str, base_url: str, service: ImageService) -> OpenAIImage:
@@ -46,7 +52,7 @@ def _create(service: ImageService, body: OpenAIImageRequest) -> list[ImageDetail
     response_model_exclude_none=True,
     openapi_extra=_BODY_SCHEMA,
 )
-def create_images(request: Request, service: ImageServiceDep, raw: Any = Body(None)) -> OpenAIImagesResponse:
+def create_images(request: Request, service: ImageServiceDep, raw: Any = Depends(json_body)) -> OpenAIImagesResponse:
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
     details = _create(service, body)

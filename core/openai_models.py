@@ -1,0 +1,86 @@
+"""The OpenAI Images API's request and answer, and the 400 it expects for a bad request."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.exceptions import InvalidInput
+
+MAX_N = 4
+_SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
+
+
+class OpenAIInvalidRequest(InvalidInput):
+    """OpenAI answers an invalid request with 400, and its SDK raises ``BadRequestError`` for it."""
+
+    status_code = 400
+
+
+class OpenAIImageRequest(BaseModel):
+    """``POST /v1/images/generations``. Ranges of the generation fields are checked by the service."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(strict=True)
+    n: int | None = Field(default=1, ge=1, le=MAX_N, strict=True)
+    size: str | None = None
+    response_format: Literal["url", "b64_json"] | None = "url"
+    negative_prompt: str | None = Field(default=None, strict=True)
+    seed: int | None = Field(default=None, strict=True)
+    steps: int | None = Field(default=None, strict=True)
+    guidance_scale: float | None = Field(default=None, strict=True)
+    model: Any = None
+    quality: Any = None
+    style: Any = None
+    user: Any = None
+
+    @field_validator("size")
+    @classmethod
+    def _size_is_w_x_h(cls, value: str | None) -> str | None:
+        if value is not None and value != "auto" and not _SIZE.match(value):
+            raise ValueError("must be 'WIDTHxHEIGHT', for example '512x512'")
+        return value
+
+    @classmethod
+    def parse(cls, body: Any) -> OpenAIImageRequest:
+        """Validate a raw JSON body, raising a 400 that names the first bad field."""
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            if not first["loc"]:
+                raise OpenAIInvalidRequest("body: must be a JSON object", field="body") from exc
+            field = ".".join(str(part) for part in first["loc"])
+            raise OpenAIInvalidRequest(f"{field}: {first['msg']}", field=field) from exc
+
+    def dimensions(self) -> tuple[int | None, int | None]:
+        """Width and height from ``size``; None leaves the model's native size."""
+        match = _SIZE.match(self.size or "")
+        return (int(match[1]), int(match[2])) if match else (None, None)
+
+    def generation_request(self) -> dict[str, Any]:
+        """The fields ``core.models.GenerationRequest`` takes."""
+        width, height = self.dimensions()
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "width": width,
+            "height": height,
+        }
+
+
+class OpenAIImage(BaseModel):
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+
+
+class OpenAIImagesResponse(BaseModel):
+    created: int
+    data: list[OpenAIImage]
