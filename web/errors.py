@@ -31,6 +31,8 @@ def as_image_exception(exc: Exception) -> tuple[ImageException, list[dict]]:
         return exc, []
     if isinstance(exc, RequestValidationError):
         return _from_validation(exc)
+    if isinstance(exc, HTTPException) and exc.status_code == 400:  # FastAPI could not decode the body
+        return InvalidInput("body: not valid UTF-8 JSON", field="body"), []
     if isinstance(exc, HTTPException):
         generic = ImageException(str(exc.detail) if exc.status_code < 500 else None)
         generic.status_code = exc.status_code

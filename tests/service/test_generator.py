@@ -1,0 +1,60 @@
+"""The diffusers generator's contract: faults become ImageExceptions and never keep the lock."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.exceptions import GenerationFailed, GeneratorOutOfMemory
+from core.models import GenerationParams
+from service.generator import DiffusersGenerator
+
+
+class ExplodingPipe:
+    """The tiny pipeline with its call replaced by a fault."""
+
+    def __init__(self, pipe, error: BaseException) -> None:
+        self._pipe, self._error = pipe, error
+
+    def __getattr__(self, name):
+        return getattr(self._pipe, name)
+
+    def __call__(self, **kwargs):
+        raise self._error
+
+
+def params(seed: int = 1) -> GenerationParams:
+    return GenerationParams(prompt="p", negative_prompt="", seed=seed, steps=1, guidance_scale=1.0, width=64, height=64)
+
+
+def make(tiny_generator, error: BaseException) -> DiffusersGenerator:
+    return DiffusersGenerator(
+        ExplodingPipe(tiny_generator.pipe, error), model="tiny", device="cpu", fallback=False, compiled=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "status"),
+    [
+        (RuntimeError("boom in the UNet"), GenerationFailed, 500),
+        (torch.cuda.OutOfMemoryError("CUDA out of memory"), GeneratorOutOfMemory, 503),
+    ],
+)
+def test_pipeline_faults_become_image_exceptions_and_release_the_lock(tiny_generator, error, expected, status):
+    generator = make(tiny_generator, error)
+    with pytest.raises(expected) as raised:
+        generator.generate([params()])
+    assert raised.value.status_code == status
+    assert "boom" not in raised.value.message and "CUDA" not in raised.value.message
+    assert generator._lock.acquire(blocking=False)
+    generator._lock.release()
+
+
+def test_a_batch_gives_each_image_its_own_seed(tiny_generator):
+    alone = [tiny_generator.generate([params(seed)])[0].image.tobytes() for seed in (5, 6)]
+    batched = tiny_generator.generate([params(5), params(6)])
+    assert [r.params.seed for r in batched] == [5, 6]
+    assert alone[0] != alone[1]
+    for single, result in zip(alone, batched, strict=True):
+        diff = sum(abs(a - b) for a, b in zip(single, result.image.tobytes(), strict=True)) / len(single)
+        assert diff < 1.0

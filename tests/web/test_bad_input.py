@@ -1,0 +1,120 @@
+"""Bad input gets a clear 4xx JSON answer, nothing is stored, and the service goes on serving."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+
+LEAKS = ("Traceback", "pymysql", "SELECT", "/work", ".py\"", "File \"")
+
+BAD_BODIES = [
+    b"{not json",
+    b'{"prompt": "truncated',
+    b"",
+    b"[]",
+    b'"just a string"',
+    b"42",
+    b"null",
+    b"{}",
+    b'{"prompt": null}',
+    b'{"prompt": ["a", "list"]}',
+    b'{"prompt": {"nested": 1}}',
+    b'{"prompt": "ok", "steps": null, "seed": true}',
+    b'{"prompt": "\xff\xfe invalid utf-8"}',
+    b'{"prompt": "a\\u0000nul"}',
+    b'{"prompt": "bell\\u0007"}',
+]
+
+
+def assert_clean_error(response, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert isinstance(response.json()["detail"], str) and response.json()["detail"]
+    for leak in LEAKS:
+        assert leak not in response.text
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_malformed_bodies_are_422_and_store_nothing(client, body):
+    response = client.post("/image/", content=body, headers={"content-type": "application/json"})
+    assert_clean_error(response, 422)
+    assert client.get("/image/").json() == []
+
+
+def test_oversized_body_is_413_without_being_read(make_client):
+    client = make_client(pixy_max_body_bytes=4096)
+    response = client.post("/image/", content=b'{"prompt": "' + b"x" * 100_000 + b'"}',
+                           headers={"content-type": "application/json"})
+    assert_clean_error(response, 413)
+
+
+def test_oversized_chunked_body_is_413(make_client):
+    client = make_client(pixy_max_body_bytes=4096)
+
+    def chunks():
+        yield b'{"prompt": "'
+        for _ in range(100):
+            yield b"y" * 1000
+        yield b'"}'
+
+    response = client.post("/image/", content=chunks(), headers={"content-type": "application/json"})
+    assert_clean_error(response, 413)
+    assert client.get("/image/").json() == []
+
+
+GUID_ATTACKS = [
+    "not-a-uuid",
+    "' OR '1'='1",
+    "1; DROP TABLE images; --",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%00",
+    "x" * 5000,
+    "12345678-1234-1234-1234-1234567890123",
+    "{guid}",
+    "%s",
+]
+
+
+@pytest.mark.parametrize("guid", GUID_ATTACKS)
+@pytest.mark.parametrize("suffix", ["", "/content"])
+def test_anything_but_a_uuid_names_no_image_without_touching_the_database(make_client, guid, suffix):
+    offline = make_client(db_port=1, db_connect_timeout=1)
+    response = offline.get(f"/image/{guid}{suffix}")
+    assert_clean_error(response, 404)
+    assert offline.delete(f"/image/{guid}").status_code == 404
+
+
+TRICKY_PROMPTS = [
+    "it's a \"quoted\" `prompt`",
+    "'); DROP TABLE images; --",
+    "100% %s %(guid)s {0} {prompt} $1 \\n \\\\",
+    "<script>alert('x')</script> &amp; <b>bold</b>",
+    "東京の夜景、ネオン",
+    "سماء زرقاء فوق الصحراء",
+    "Ζεύς και Ήρα, русский текст, हिन्दी",
+    "🦊🌌🚀 family: 👨‍👩‍👧‍👦, flag: 🇺🇦",
+    "tabs\tand\nnewlines\r\nkept",
+]
+
+
+@pytest.mark.parametrize("prompt", TRICKY_PROMPTS)
+def test_tricky_prompts_round_trip_byte_for_byte(client, settings, prompt):
+    created = client.post("/image/", json={"prompt": prompt, "negative_prompt": prompt, "steps": 1}).json()
+    assert created["prompt"] == prompt
+    assert client.get(f"/image/{created['guid']}").json()["prompt"] == prompt
+    conn = pymysql.connect(host=settings.db_host, port=settings.db_port, user=settings.db_user,
+                           password="", database=settings.db_name, charset="utf8mb4")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT prompt, negative_prompt FROM images WHERE guid = %s", (created["guid"],))
+            stored = cur.fetchone()
+    finally:
+        conn.close()
+    assert stored == (prompt, prompt)
+    assert [item["prompt"] for item in client.get("/image/", params={"q": prompt[:6]}).json()] == [prompt]
+
+
+def test_the_service_goes_on_serving_after_bad_input(client):
+    for body in BAD_BODIES:
+        client.post("/image/", content=body, headers={"content-type": "application/json"})
+    assert client.post("/image/", json={"prompt": "still here", "steps": 1}).status_code == 200
