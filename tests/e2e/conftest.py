@@ -31,7 +31,7 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace").splitlines()
 
 
-def start_server(settings, tmp_path: Path, **env_overrides: str) -> Server:
+def start_server(settings, tmp_path: Path, *, log_name: str = "server.log", **env_overrides: str) -> Server:
     port = free_port()
     env = (
         os.environ
@@ -46,7 +46,7 @@ def start_server(settings, tmp_path: Path, **env_overrides: str) -> Server:
         }
         | env_overrides
     )
-    log = tmp_path / "server.log"
+    log = tmp_path / log_name
     handle = log.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "web"], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
@@ -65,12 +65,16 @@ def start_server(settings, tmp_path: Path, **env_overrides: str) -> Server:
     raise RuntimeError(f"server did not come up:\n{log.read_text()}")
 
 
-@pytest.fixture
-def server(settings, tmp_path) -> Iterator[Server]:
-    running = start_server(settings, tmp_path)
-    yield running
+def stop_server(running: Server) -> None:
     running.process.terminate()
     try:
         running.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         running.process.kill()
+
+
+@pytest.fixture
+def server(settings, tmp_path) -> Iterator[Server]:
+    running = start_server(settings, tmp_path)
+    yield running
+    stop_server(running)
