@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from core.exceptions import ImageException
 
-router = APIRouter(tags=["gallery"])
+router = APIRouter(tags=["gallery"], include_in_schema=False)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ASSETS: dict[str, str] = {

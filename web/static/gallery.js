@@ -137,9 +137,11 @@
 
   // ---------------------------------------------------------------- status and messages
 
-  function showMessage(element, text) {
+  /** Show (or with no text, hide) a message; `source` lets its sender clear only its own. */
+  function showMessage(element, text, source = "") {
     element.textContent = text || "";
     element.hidden = !text;
+    element.dataset.source = text ? source : "";
   }
 
   /** Disable the button and count elapsed seconds; returns a function that ends the busy state. */
@@ -227,9 +229,9 @@
       // Fewer than a page means the end; more than a page means the server ignored limit and
       // sent everything; a page of nothing new means the list moved under us.
       gallery.done = items.length !== PAGE_SIZE || added === 0;
-      showMessage($("#message"), "");
+      if ($("#message").dataset.source === "list") showMessage($("#message"), "");
     } catch (err) {
-      showMessage($("#message"), err.message);
+      showMessage($("#message"), err.message, "list");
     } finally {
       gallery.loading = false;
       button.disabled = false;
