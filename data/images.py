@@ -75,7 +75,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _where(page: PageQuery) -> tuple[str, dict]:
+def where_clause(page: PageQuery) -> tuple[str, dict]:
     clauses, params = [], {}
     if page.q:
         clauses.append(WHERE_PROMPT)
@@ -127,7 +127,7 @@ class MySQLImageRepository(ImageRepository):
         return ImageDetail.model_validate(row) if row else None
 
     def list(self, page: PageQuery) -> list[ImageDetail]:
-        where, params = _where(page)
+        where, params = where_clause(page)
         params |= {"limit": page.limit, "offset": page.offset}
         with transaction(self.settings) as conn, conn.cursor() as cur:
             cur.execute(SELECT_PAGE.format(where=where), params)
@@ -135,7 +135,7 @@ class MySQLImageRepository(ImageRepository):
         return [ImageDetail.model_validate(row) for row in rows]
 
     def count(self, q: str | None = None) -> int:
-        where, params = _where(PageQuery(q=q))
+        where, params = where_clause(PageQuery(q=q))
         with transaction(self.settings) as conn, conn.cursor() as cur:
             cur.execute(COUNT_IMAGES.format(where=where), params)
             return int(cur.fetchone()["n"])
