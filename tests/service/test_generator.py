@@ -58,3 +58,21 @@ def test_a_batch_gives_each_image_its_own_seed(tiny_generator):
     for single, result in zip(alone, batched, strict=True):
         diff = sum(abs(a - b) for a, b in zip(single, result.image.tobytes(), strict=True)) / len(single)
         assert diff < 1.0
+
+
+def test_missing_weights_fall_back_to_tiny_loudly(tmp_path, caplog):
+    from service.generator import load_generator
+    from tests.conftest import make_settings
+
+    generator = load_generator(make_settings(tmp_path, pixy_model="nobody/absent-model"))
+    assert (generator.info.model, generator.info.fallback) == ("tiny", True)
+    assert "FALLING BACK TO THE TINY RANDOM MODEL" in caplog.text
+
+
+def test_strict_model_refuses_the_fallback(tmp_path):
+    from core.exceptions import ModelUnavailable
+    from service.generator import load_generator
+    from tests.conftest import make_settings
+
+    with pytest.raises(ModelUnavailable):
+        load_generator(make_settings(tmp_path, pixy_model="nobody/absent-model", pixy_strict_model=True))
