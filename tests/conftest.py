@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pymysql
@@ -41,20 +42,33 @@ def database(tmp_path_factory) -> Settings:
     return settings
 
 
-def clear_tables(settings: Settings) -> None:
+@contextmanager
+def outside_connection(settings: Settings) -> Iterator[pymysql.connections.Connection]:
+    """A plain PyMySQL connection, as another client of the database would open it."""
     conn = pymysql.connect(
         host=settings.db_host,
         port=settings.db_port,
         user=settings.db_user,
         password=settings.db_password.get_secret_value(),
         database=settings.db_name,
+        charset="utf8mb4",
+        autocommit=True,
     )
     try:
-        with conn.cursor() as cur:
-            cur.execute("DELETE FROM images")
-        conn.commit()
+        yield conn
     finally:
         conn.close()
+
+
+def clear_tables(settings: Settings) -> None:
+    with outside_connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM images")
+
+
+@pytest.fixture
+def raw(settings: Settings) -> Iterator[pymysql.connections.Connection]:
+    with outside_connection(settings) as conn:
+        yield conn
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pymysql
 import pytest
 
 from core.models import ImageDetail
@@ -68,22 +66,6 @@ def add(repository):
         return image
 
     return add_image
-
-
-@pytest.fixture
-def raw(settings) -> Iterator[pymysql.connections.Connection]:
-    """A plain PyMySQL connection, as another client of the database would open it."""
-    conn = pymysql.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        user=settings.db_user,
-        password=settings.db_password.get_secret_value(),
-        database=settings.db_name,
-        charset="utf8mb4",
-        autocommit=True,
-    )
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

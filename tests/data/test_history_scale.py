@@ -6,12 +6,12 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-import pymysql
 import pytest
 
 from core.models import ImageDetail
 from data.images import SELECT_PAGE, MySQLImageRepository, PageQuery, where_clause
 from data.storage import make_store
+from tests.conftest import clear_tables, outside_connection
 
 ROWS = 100_000
 CHUNK = 5_000
@@ -21,8 +21,6 @@ CHUNK = 5_000
 def seeded(database):
     """100,000 rows seeded through the repository, in bulk, with tiny BLOB content."""
     settings = database.model_copy(update={"pixy_storage": "mysql"})
-    from tests.conftest import clear_tables
-
     clear_tables(settings)
     repository = MySQLImageRepository(settings, make_store(settings))
     start = datetime(2026, 1, 1)
@@ -40,14 +38,9 @@ def seeded(database):
 
 def analyze(settings, sql: str, params: dict) -> dict:
     """MariaDB's ANALYZE runs the query and reports the rows each table access really read."""
-    conn = pymysql.connect(host=settings.db_host, port=settings.db_port, user=settings.db_user,
-                           password="", database=settings.db_name)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("ANALYZE FORMAT=JSON " + sql, params)
-            plan = json.loads(cur.fetchone()[0])
-    finally:
-        conn.close()
+    with outside_connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("ANALYZE FORMAT=JSON " + sql, params)
+        plan = json.loads(cur.fetchone()[0])
     return plan
 
 

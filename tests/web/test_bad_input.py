@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pymysql
 import pytest
+
+from tests.conftest import outside_connection
 
 LEAKS = ("Traceback", "pymysql", "SELECT", "/work", ".py\"", "File \"")
 
@@ -102,14 +103,9 @@ def test_tricky_prompts_round_trip_byte_for_byte(client, settings, prompt):
     created = client.post("/image/", json={"prompt": prompt, "negative_prompt": prompt, "steps": 1}).json()
     assert created["prompt"] == prompt
     assert client.get(f"/image/{created['guid']}").json()["prompt"] == prompt
-    conn = pymysql.connect(host=settings.db_host, port=settings.db_port, user=settings.db_user,
-                           password="", database=settings.db_name, charset="utf8mb4")
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT prompt, negative_prompt FROM images WHERE guid = %s", (created["guid"],))
-            stored = cur.fetchone()
-    finally:
-        conn.close()
+    with outside_connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT prompt, negative_prompt FROM images WHERE guid = %s", (created["guid"],))
+        stored = cur.fetchone()
     assert stored == (prompt, prompt)
     assert [item["prompt"] for item in client.get("/image/", params={"q": prompt[:6]}).json()] == [prompt]
 

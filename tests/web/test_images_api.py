@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import uuid
 
-import pymysql
 import pytest
 from PIL import Image
 
 from core.models import ImageDetail
+from tests.conftest import outside_connection
 
 
 def create(client, path: str = "/image/", **body) -> dict:
@@ -70,35 +70,17 @@ def test_unknown_guid_is_404_json(client, suffix):
 
 def test_outside_select_sees_what_post_answered(client, settings):
     created = create(client, prompt="quotes ' \" and emoji 🦊 and 漢字")
-    conn = pymysql.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        user=settings.db_user,
-        password="",
-        database=settings.db_name,
-        charset="utf8mb4",
-    )
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT guid, filename, prompt FROM images WHERE guid = %s", (created["guid"],))
-            assert cur.fetchone() == (created["guid"], created["filename"], created["prompt"])
-    finally:
-        conn.close()
+    with outside_connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("SELECT guid, filename, prompt FROM images WHERE guid = %s", (created["guid"],))
+        assert cur.fetchone() == (created["guid"], created["filename"], created["prompt"])
 
 
 @pytest.mark.parametrize("storage", ["disk", "mysql"])
 def test_outside_delete_leaves_the_service_consistent(make_client, settings, storage):
     client = make_client(pixy_storage=storage)
     created = create(client)
-    conn = pymysql.connect(
-        host=settings.db_host, port=settings.db_port, user=settings.db_user, password="", database=settings.db_name
-    )
-    try:
-        with conn.cursor() as cur:
-            cur.execute("DELETE FROM images")
-        conn.commit()
-    finally:
-        conn.close()
+    with outside_connection(settings) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM images")
     assert client.get("/image/").json() == []
     assert client.get(f"/image/{created['guid']}").status_code == 404
     assert client.get(f"/image/{created['guid']}/content").status_code == 404
