@@ -25,6 +25,7 @@ SELECT_IMAGE = f"SELECT {COLUMNS} FROM images WHERE guid = %(guid)s"
 SELECT_CONTENT_META = "SELECT content_sha256, content_bytes FROM images WHERE guid = %(guid)s"
 SELECT_PAGE = f"SELECT {COLUMNS} FROM images {{where}} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s"
 COUNT_IMAGES = "SELECT COUNT(*) AS n FROM images {where}"
+SELECT_TOTAL = "SELECT total AS n FROM image_stats WHERE id = 1"
 WHERE_PROMPT = "prompt LIKE %(q)s"
 WHERE_BEFORE = "id < (SELECT id FROM images WHERE guid = %(before)s)"
 DELETE_IMAGE = "DELETE FROM images WHERE guid = %(guid)s"
@@ -135,10 +136,12 @@ class MySQLImageRepository(ImageRepository):
         return [ImageDetail.model_validate(row) for row in rows]
 
     def count(self, q: str | None = None) -> int:
+        """Without ``q``, the trigger-kept total (no scan); with it, a filtered count."""
         where, params = where_clause(PageQuery(q=q))
         with transaction(self.settings) as conn, conn.cursor() as cur:
-            cur.execute(COUNT_IMAGES.format(where=where), params)
-            return int(cur.fetchone()["n"])
+            cur.execute(COUNT_IMAGES.format(where=where) if q else SELECT_TOTAL, params)
+            row = cur.fetchone()
+        return int(row["n"]) if row else 0
 
     def content(self, guid: str) -> ImageContent | None:
         with transaction(self.settings) as conn:

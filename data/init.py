@@ -6,7 +6,7 @@ import sys
 
 from core.settings import Settings, get_settings
 from data.connection import open_connection, transaction
-from data.schema import CREATE_DATABASE, TABLES
+from data.schema import CREATE_DATABASE, RECOUNT, SELECT_TRIGGERS, TABLES, TRIGGERS
 
 
 def init_db(settings: Settings) -> None:
@@ -20,6 +20,12 @@ def init_db(settings: Settings) -> None:
     with transaction(settings) as conn, conn.cursor() as cur:
         for ddl in TABLES:
             cur.execute(ddl)
+        cur.execute(SELECT_TRIGGERS)
+        present = {row["name"] for row in cur.fetchall()}
+        for name, ddl in TRIGGERS.items():
+            if name not in present:
+                cur.execute(ddl)
+        cur.execute(RECOUNT)
 
 
 def main() -> int:

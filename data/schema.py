@@ -34,4 +34,32 @@ CREATE TABLE IF NOT EXISTS image_blobs (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 
-TABLES = (CREATE_IMAGES, CREATE_IMAGE_BLOBS)
+# The total behind X-Total-Count, kept by triggers so a page costs the same at any size;
+# triggers fire for an outside DELETE FROM images too.
+CREATE_IMAGE_STATS = """
+CREATE TABLE IF NOT EXISTS image_stats (
+    id TINYINT UNSIGNED NOT NULL,
+    total BIGINT NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
+TRIGGERS = {
+    "images_count_insert": (
+        "CREATE TRIGGER images_count_insert AFTER INSERT ON images FOR EACH ROW "
+        "UPDATE image_stats SET total = total + 1 WHERE id = 1"
+    ),
+    "images_count_delete": (
+        "CREATE TRIGGER images_count_delete AFTER DELETE ON images FOR EACH ROW "
+        "UPDATE image_stats SET total = total - 1 WHERE id = 1"
+    ),
+}
+
+SELECT_TRIGGERS = "SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()"
+
+RECOUNT = (
+    "INSERT INTO image_stats (id, total) SELECT 1, COUNT(*) FROM images "
+    "ON DUPLICATE KEY UPDATE total = VALUES(total)"
+)
+
+TABLES = (CREATE_IMAGES, CREATE_IMAGE_BLOBS, CREATE_IMAGE_STATS)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pymysql.connections import Connection
 
 from core.settings import Settings
-from data.connection import open_connection
+from data.connection import connection
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,7 @@ class MySQLStore(ContentStore):
 
     def _stream(self, guid: str) -> Iterator[bytes]:
         """Read the BLOB a chunk at a time on a connection of its own, held only while sending."""
-        conn = open_connection(self.settings)
-        try:
+        with connection(self.settings) as conn:
             start = 1
             while True:
                 with conn.cursor() as cur:
@@ -141,8 +140,6 @@ class MySQLStore(ContentStore):
                 if len(chunk) < CHUNK_BYTES:
                     return
                 start += CHUNK_BYTES
-        finally:
-            conn.close()
 
 
 def make_store(settings: Settings) -> ContentStore:

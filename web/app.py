@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from core.settings import Settings, get_settings
+from data.connection import close_pools
 from data.images import MySQLImageRepository
 from data.init import init_db
 from data.storage import make_store
@@ -75,6 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         worker.stop()
+        close_pools()
 
 
 def create_app(settings: Settings | None = None, *, generator=None) -> FastAPI:

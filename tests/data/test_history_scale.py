@@ -76,3 +76,16 @@ def test_a_page_reads_about_limit_rows_through_an_index(seeded, keyset):
     page = repository.list(page_query)
     expected_first = middle.seed - 1 if keyset else ROWS - 1
     assert [image.seed for image in page] == list(range(expected_first, expected_first - 100, -1))
+
+
+def test_init_recounts_a_total_that_drifted(settings, raw):
+    from data.init import init_db
+
+    repository = MySQLImageRepository(settings, make_store(settings))
+    image = ImageDetail(guid=str(uuid.uuid4()), filename="x.png", prompt="p", created_at=datetime(2026, 1, 1))
+    repository.add_many([(image, b"png")])
+    with raw.cursor() as cur:
+        cur.execute("UPDATE image_stats SET total = 42 WHERE id = 1")
+    assert repository.count() == 42
+    init_db(settings)
+    assert repository.count() == 1
