@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 
 import pymysql
 from pymysql.connections import Connection
@@ -96,26 +96,22 @@ def close_pools() -> None:
 
 
 @contextmanager
-def connection(settings: Settings) -> Iterator[Connection]:
-    """A pooled connection; back to the pool after a clean exit, closed after an error."""
+def connection(settings: Settings, *, commit: bool = False) -> Iterator[Connection]:
+    """A pooled connection; back to the pool after a clean exit, closed after an error.
+
+    A clean exit commits or rolls back, so the next user starts with no open snapshot.
+    """
     pool = _pool_for(settings)
     conn = pool.take()
     try:
         yield conn
+        conn.commit() if commit else conn.rollback()
     except BaseException:
         _close(conn)
         raise
-    try:
-        conn.rollback()  # end any read snapshot, so the next user sees fresh data
-    except pymysql.MySQLError:
-        _close(conn)
-        return
     pool.give(conn)
 
 
-@contextmanager
-def transaction(settings: Settings) -> Iterator[Connection]:
+def transaction(settings: Settings) -> AbstractContextManager[Connection]:
     """Commit when the block succeeds; an error closes the connection, which rolls back."""
-    with connection(settings) as conn:
-        yield conn
-        conn.commit()
+    return connection(settings, commit=True)

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from service.images import ImageService
 
 
-def get_image_service(request: Request) -> ImageService:
+async def get_image_service(request: Request) -> ImageService:
     return request.app.state.image_service
 
 

@@ -44,7 +44,7 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
 
 
-def log_request(request: Request) -> None:
+async def log_request(request: Request) -> None:
     """App-wide dependency: names the matched route for the END line and the metrics."""
     route = request.scope.get("route")
     request.state.route = getattr(route, "path", None)

@@ -17,7 +17,7 @@ def _presented(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
     """Compare against every key in constant time, so timing tells nothing of which matched."""
     keys: list[str] = request.app.state.settings.api_keys
     if not keys:
