@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     pixy_images_dir: Path = ROOT / "images"
 
     pixy_max_queue: int = Field(default=8, ge=0)
-    pixy_max_batch: int = Field(default=1, ge=1)
-    pixy_batch_wait_ms: int = Field(default=10, ge=0)
+    # None: 4 on the CPU, where batching measured faster (docs/benchmarks.md), 1 on CUDA until measured there.
+    pixy_max_batch: int | None = Field(default=None, ge=1)
+    pixy_batch_wait_ms: int = Field(default=0, ge=0)
     pixy_generation_timeout: float = Field(default=300.0, gt=0)
     pixy_png_compress_level: int = Field(default=1, ge=0, le=9)
 

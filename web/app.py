@@ -55,7 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker = GenerationWorker(
         generator,
         max_queue=settings.pixy_max_queue,
-        max_batch=settings.pixy_max_batch,
+        max_batch=settings.pixy_max_batch or (4 if generator.info.device == "cpu" else 1),
         batch_wait_ms=settings.pixy_batch_wait_ms,
         on_batch=app.state.metrics.observe_batch,
     ).start()
