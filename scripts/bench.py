@@ -120,29 +120,35 @@ class Bench:
     def content(self) -> None:
         guid = self.guids[0]
         path = self.tmp / "images-main" / f"{guid}.png"
-        static = launch("static", [sys.executable, str(ROOT / "scripts" / "bench_static.py"), str(path), "{port}"],
-                        self.tmp / "static.log")  # fmt: skip
-        self.servers["static"] = static
-        static.wait_ready(f"/image/{guid}/content")
+        script = str(ROOT / "scripts" / "bench_static.py")
+        argv = [sys.executable, script, str(path), "{port}"]
+        self.servers["static"] = launch("static", argv, self.tmp / "static.log")
+        same = [*argv, "--same-server"]
+        self.servers["same"] = launch_service("same", self.tmp, argv=same, DB_NAME=DATABASES["main"])
+        for name in ("static", "same"):
+            self.servers[name].wait_ready(f"/image/{guid}/content")
         runs: dict[str, list] = {}
-        targets = [(name, c) for c in (1, 4) for name in ("main", "static")]
+        names = ("main", "static", "same")
+        targets = [(name, c) for c in (1, 4) for name in names]
         for r in range(self.args.rounds):
-            for name, c in targets[r % 2 :] + targets[: r % 2]:
+            for name, c in targets[r % 3 :] + targets[: r % 3]:
                 load = run_load(self.servers[name].url, c, lambda client, _: client.get(f"/image/{guid}/content"),
                                 duration=self.args.read_seconds)  # fmt: skip
                 self.errors += load.errors
                 runs.setdefault(f"{name}_c{c}", []).append(load)
         res = self.result
         for c in (1, 4):
-            service, static_runs = runs[f"main_c{c}"], runs[f"static_c{c}"]
+            service = runs[f"main_c{c}"]
             res[f"content_rps_c{c}"] = median([x.rate for x in service])
-            res[f"static_rps_c{c}"] = median([x.rate for x in static_runs])
-            ratios = [a.rate / b.rate for a, b in zip(service, static_runs, strict=True)]
-            res[f"content_over_static_c{c}"] = median(ratios)
+            for name, key in (("static", "static"), ("same", "same_server_static")):
+                baseline = runs[f"{name}_c{c}"]
+                res[f"{key}_rps_c{c}"] = median([x.rate for x in baseline])
+                ratios = [a.rate / b.rate for a, b in zip(service, baseline, strict=True)]
+                res[f"content_over_{key}_c{c}"] = median(ratios)
             res[f"client_cpu_ms_per_request_c{c}"] = median(
-                [1000 * x.client_cpu_s / max(x.ok, 1) for x in service + static_runs]
+                [1000 * x.client_cpu_s / max(x.ok, 1) for x in service + runs[f"static_c{c}"]]
             )
-        res["content_over_static"] = res["content_over_static_c4"]
+        res["content_over_static"] = res["content_over_same_server_static_c4"]
         res["content_png_bytes"] = path.stat().st_size
 
     def listing(self) -> None:
@@ -256,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-seconds", type=float, default=1.0, help="seconds per read-path measurement")
     parser.add_argument("--rows", type=int, default=100_000, help="rows seeded for the list benchmark")
     parser.add_argument("--list-requests", type=int, default=300)
-    parser.add_argument("--batch-wait-ms", type=int, default=5)
+    parser.add_argument("--batch-wait-ms", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="output prefix (default docs/benchmarks)")
     args = parser.parse_args(argv)
     if args.model == "sd15-random":

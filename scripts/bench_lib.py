@@ -92,14 +92,14 @@ def launch(name: str, argv: list[str], log: Path, **env_overrides: str) -> Proc:
     return Proc(name=name, url=f"http://127.0.0.1:{port}", log=log, process=process)
 
 
-def launch_service(name: str, tmp: Path, **env_overrides: str) -> Proc:
+def launch_service(name: str, tmp: Path, argv: list[str] | None = None, **env_overrides: str) -> Proc:
     env = {
         "PIXY_HOST": "127.0.0.1",
         "PIXY_PORT": "{port}",
         "PIXY_IMAGES_DIR": str(tmp / f"images-{name}"),
         "PIXY_LOG_LEVEL": "INFO",
     } | env_overrides
-    return launch(name, [sys.executable, "-m", "web"], tmp / f"{name}.log", **env)
+    return launch(name, argv or [sys.executable, "-m", "web"], tmp / f"{name}.log", **env)
 
 
 @dataclass
