@@ -8,18 +8,17 @@ but every layer is SD 1.5's size, so a GPU run measures a realistic pipeline.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-from make_tiny_model import write_tokenizer
+from make_tiny_model import build_tokenizer, save_pipeline
 
 NAME = "sd15-random"
 
 
 def build(out: Path) -> Path:
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     if (out / "model_index.json").is_file():
         return out
@@ -48,9 +47,7 @@ def build(out: Path) -> Path:
     scheduler = PNDMScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", skip_prk_steps=True, steps_offset=1
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        vocab_size = write_tokenizer(Path(tmp))
-        tokenizer = CLIPTokenizer.from_pretrained(tmp)
+    tokenizer, vocab_size = build_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=vocab_size,
@@ -66,15 +63,5 @@ def build(out: Path) -> Path:
             projection_dim=768,
         )
     )
-    pipe = StableDiffusionPipeline(
-        unet=unet,
-        vae=vae,
-        scheduler=scheduler,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(out)
+    save_pipeline(out, unet=unet, vae=vae, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
     return out

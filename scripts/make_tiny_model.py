@@ -51,10 +51,29 @@ def write_tokenizer(folder: Path) -> int:
     return len(vocab)
 
 
+def build_tokenizer():
+    """A CLIPTokenizer over the byte-level vocabulary above, and its size."""
+    from transformers import CLIPTokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab_size = write_tokenizer(Path(tmp))
+        return CLIPTokenizer.from_pretrained(tmp), vocab_size
+
+
+def save_pipeline(out: Path, **components) -> None:
+    """Assemble a StableDiffusionPipeline without a safety checker and save it for ``from_pretrained``."""
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline(
+        **components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
+    pipe.save_pretrained(out)
+
+
 def build(out: Path) -> None:
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(SEED)
     unet = UNet2DConditionModel(
@@ -83,9 +102,7 @@ def build(out: Path) -> None:
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        vocab_size = write_tokenizer(Path(tmp))
-        tokenizer = CLIPTokenizer.from_pretrained(tmp)
+    tokenizer, vocab_size = build_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=vocab_size - 2,
@@ -100,17 +117,7 @@ def build(out: Path) -> None:
             max_position_embeddings=77,
         )
     )
-    pipe = StableDiffusionPipeline(
-        unet=unet,
-        vae=vae,
-        scheduler=scheduler,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(out)
+    save_pipeline(out, unet=unet, vae=vae, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
 
 
 def main(argv: list[str] | None = None) -> int:
