@@ -21,7 +21,13 @@ def _field(loc: tuple) -> str:
 
 
 def _from_validation(exc: RequestValidationError) -> tuple[ImageException, list[dict]]:
-    errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
+    errors = [
+        {
+            "field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
+            "message": e.get("msg", "invalid"),
+        }
+        for e in exc.errors()
+    ]
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     return InvalidInput(f"{first['field']}: {first['message']}", field=first["field"]), errors
 

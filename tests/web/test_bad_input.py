@@ -42,6 +42,12 @@ def test_malformed_bodies_are_422_and_store_nothing(client, body):
     assert client.get("/image/").json() == []
 
 
+@pytest.mark.parametrize("body", [b"{not json", b'{"prompt": "truncated'])
+def test_undecodable_json_names_the_body_not_a_position(client, body):
+    response = client.post("/image/", content=body, headers={"content-type": "application/json"})
+    assert response.json()["field"] == "body"
+
+
 def test_oversized_body_is_413_without_being_read(make_client):
     client = make_client(pixy_max_body_bytes=4096)
     response = client.post("/image/", content=b'{"prompt": "' + b"x" * 100_000 + b'"}',
