@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from PIL.Image import Image
@@ -27,8 +27,6 @@ class GeneratedImage:
     image: Image
     params: GenerationParams
     elapsed_ms: int
-    batch_size: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 class ImageGenerator(Protocol):

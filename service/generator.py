@@ -90,7 +90,7 @@ class DiffusersGenerator:
                 raise GenerationFailed() from exc
             elapsed = round((time.perf_counter() - started) * 1000)
         return [
-            GeneratedImage(image=img, params=p, elapsed_ms=elapsed, batch_size=len(batch))
+            GeneratedImage(image=img, params=p, elapsed_ms=elapsed)
             for img, p in zip(images, batch, strict=True)
         ]
 

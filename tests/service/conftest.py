@@ -46,7 +46,7 @@ class FakeGenerator:
         self.gate.wait(timeout=10)
         if self.failures:
             raise self.failures.pop(0)
-        return [GeneratedImage(image=noise(p.seed), params=p, elapsed_ms=7, batch_size=len(batch)) for p in batch]
+        return [GeneratedImage(image=noise(p.seed), params=p, elapsed_ms=7) for p in batch]
 
 
 class FakeRepository(ImageRepository):
