@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +72,7 @@ def save_pipeline(out: Path, **components) -> None:
 
 
 def build(out: Path) -> None:
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel

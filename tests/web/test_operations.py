@@ -75,3 +75,15 @@ def test_cors_allows_configured_origins(make_client):
     assert response.headers["access-control-allow-origin"] == "http://gallery.local"
     other = client.get("/image/", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_an_open_service_says_so_once_at_startup(settings, tiny_generator, caplog):
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    caplog.set_level(logging.WARNING)
+    with TestClient(create_app(settings, generator=tiny_generator)) as client:
+        client.get("/image/")
+        client.get("/image/")
+    assert caplog.text.count("PIXY_API_KEYS is empty") == 1
