@@ -76,6 +76,10 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _row(image: ImageDetail, content: bytes, sha256: str) -> dict:
+    return image.model_dump() | {"content_sha256": sha256, "content_bytes": len(content)}
+
+
 def where_clause(page: PageQuery) -> tuple[str, dict]:
     clauses, params = [], {}
     if page.q:
@@ -93,7 +97,7 @@ class MySQLImageRepository(ImageRepository):
         self.store = store
 
     def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None:
-        row = image.model_dump() | {"content_sha256": sha256, "content_bytes": len(content)}
+        row = _row(image, content, sha256)
         inserted = False
         try:
             with transaction(self.settings) as conn:
@@ -108,10 +112,7 @@ class MySQLImageRepository(ImageRepository):
 
     def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:
         """Bulk insert in one transaction (seeding, benchmarks), content through the same store."""
-        rows = [
-            image.model_dump() | {"content_sha256": hashlib.sha256(data).hexdigest(), "content_bytes": len(data)}
-            for image, data in items
-        ]
+        rows = [_row(image, data, hashlib.sha256(data).hexdigest()) for image, data in items]
         with transaction(self.settings) as conn:
             with conn.cursor() as cur:
                 cur.executemany(INSERT_IMAGE, rows)
