@@ -20,6 +20,11 @@ class ImageNotFound(ImageException):
     default_message = "image not found"
 
 
+class AssetNotFound(ImageException):
+    status_code = 404
+    default_message = "not found"
+
+
 class InvalidInput(ImageException):
     status_code = 422
     default_message = "invalid input"

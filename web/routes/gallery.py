@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
-from core.exceptions import ImageException
+from core.exceptions import AssetNotFound
 
 router = APIRouter(tags=["gallery"], include_in_schema=False)
 
@@ -23,11 +23,6 @@ ASSETS: dict[str, str] = {
 }
 # Revalidate on every load (the ETag keeps that cheap), so a deploy is seen at once.
 NO_CACHE = {"Cache-Control": "no-cache"}
-
-
-class AssetNotFound(ImageException):
-    status_code = 404
-    default_message = "not found"
 
 
 @router.get("/", response_class=HTMLResponse)
