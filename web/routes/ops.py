@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from core.exceptions import ImageException
+
 router = APIRouter(tags=["operations"])
 
 
@@ -19,21 +21,20 @@ def health() -> dict:
 def ready(request: Request) -> JSONResponse:
     """Readiness: MySQL answers and the model is loaded."""
     state = request.app.state
-    generator = getattr(state, "generator", None)
     try:
         state.image_service.ping()
         database = True
-    except Exception:
+    except ImageException:
         database = False
-    info = generator.info if generator is not None else None
+    info = state.generator.info
     body = {
-        "status": "ready" if database and info else "not ready",
+        "status": "ready" if database else "not ready",
         "database": database,
-        "model": info.model if info else None,
-        "device": info.device if info else None,
-        "dtype": info.dtype if info else None,
-        "fallback": info.fallback if info else None,
-        "queue_depth": state.worker.queue_depth if hasattr(state, "worker") else None,
+        "model": info.model,
+        "device": info.device,
+        "dtype": info.dtype,
+        "fallback": info.fallback,
+        "queue_depth": state.worker.queue_depth,
     }
     return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
