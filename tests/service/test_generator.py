@@ -76,3 +76,21 @@ def test_strict_model_refuses_the_fallback(tmp_path):
 
     with pytest.raises(ModelUnavailable):
         load_generator(make_settings(tmp_path, pixy_model="nobody/absent-model", pixy_strict_model=True))
+
+
+def test_running_out_of_gpu_memory_frees_the_cuda_cache(tiny_generator, monkeypatch):
+    freed: list[bool] = []
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: freed.append(True))
+    generator = make(tiny_generator, torch.cuda.OutOfMemoryError("CUDA out of memory"))
+    with pytest.raises(GeneratorOutOfMemory):
+        generator.generate([params()])
+    assert freed == [True]
+
+
+def test_other_faults_leave_the_cuda_cache_alone(tiny_generator, monkeypatch):
+    freed: list[bool] = []
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: freed.append(True))
+    with pytest.raises(GenerationFailed):
+        make(tiny_generator, RuntimeError("boom")).generate([params()])
+    assert freed == []
+
