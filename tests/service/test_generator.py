@@ -94,3 +94,29 @@ def test_other_faults_leave_the_cuda_cache_alone(tiny_generator, monkeypatch):
         make(tiny_generator, RuntimeError("boom")).generate([params()])
     assert freed == []
 
+
+def test_sd_turbo_defaults_to_one_step_without_guidance_at_its_native_size():
+    from service.profiles import profile_for
+
+    profile = profile_for(model="stabilityai/sd-turbo", pipeline_class="StableDiffusionPipeline", native_size=512)
+    assert (profile.steps, profile.guidance_scale) == (1, 0.0)
+    assert (profile.width, profile.height) == (512, 512)
+
+
+def test_downloaded_weights_are_found_under_models_owner_dash_dash_name(tmp_path):
+    from service.generator import resolve_source
+    from tests.conftest import make_settings
+
+    folder = tmp_path / "owner--name"
+    folder.mkdir()
+    (folder / "model_index.json").write_text("{}")
+    settings = make_settings(tmp_path, pixy_models_dir=tmp_path, pixy_model="owner/name")
+    assert resolve_source(settings) == (str(folder), True)
+
+
+def test_a_hub_id_with_no_local_folder_is_passed_on_as_it_is(tmp_path):
+    from service.generator import resolve_source
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, pixy_models_dir=tmp_path, pixy_model="owner/name")
+    assert resolve_source(settings) == ("owner/name", False)
