@@ -11,31 +11,18 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect
 
 from core.settings import ROOT
-from tests.e2e.conftest import Server, start_server
+from tests.browser.conftest import CHROMIUM
+from tests.server import Server
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-TIMEOUT_MS = 60_000
 
 pytestmark = [
     pytest.mark.slow,
@@ -44,50 +31,6 @@ pytestmark = [
         reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
     ),
 ]
-
-
-def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh context (empty localStorage) per test; uncaught page errors fail the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield opened
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
-
-
-@pytest.fixture
-def server(settings, tmp_path) -> Iterator[Server]:
-    running = start_server(settings, tmp_path, PIXY_API_KEYS="")
-    yield running
-    stop(running)
-
-
-@pytest.fixture
-def keyed_server(settings, tmp_path) -> Iterator[Server]:
-    running = start_server(settings, tmp_path, PIXY_API_KEYS="k1")
-    yield running
-    stop(running)
 
 
 def png_bytes(color: tuple[int, int, int] = (90, 120, 200)) -> bytes:
