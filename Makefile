@@ -36,4 +36,4 @@ lint: setup
 	$(PY) -m ruff check .
 
 bench: db
-	HF_HUB_OFFLINE=1 $(PY) scripts/bench.py
+	HF_HUB_OFFLINE=1 $(PY) -m bench $(ARGS)

@@ -25,17 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import bench_diag  # noqa: E402
-import bench_report  # noqa: E402
-from bench_lib import Proc, launch, launch_service, median, merge_loads, percentile, run_load  # noqa: E402
-
-from core.models import GenerationParams  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from data.connection import open_connection  # noqa: E402
+from bench import diagnose as bench_diag
+from bench import report as bench_report
+from bench.load import ROOT, Proc, launch, launch_service, median, merge_loads, percentile, run_load
+from core.models import GenerationParams
+from core.settings import Settings
+from data.connection import open_connection
 
 PROMPT = "a lighthouse at dusk, oil painting"
 DATABASES = {"main": "pixyproxy_bench", "batch": "pixyproxy_bench_batch", "list": "pixyproxy_bench_list"}
@@ -120,8 +115,7 @@ class Bench:
     def content(self) -> None:
         guid = self.guids[0]
         path = self.tmp / "images-main" / f"{guid}.png"
-        script = str(ROOT / "scripts" / "bench_static.py")
-        argv = [sys.executable, script, str(path), "{port}"]
+        argv = [sys.executable, "-m", "bench.static", str(path), "{port}"]
         self.servers["static"] = launch("static", argv, self.tmp / "static.log")
         same = [*argv, "--same-server"]
         self.servers["same"] = launch_service("same", self.tmp, argv=same, DB_NAME=DATABASES["main"])
@@ -271,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             print("skipping --model sd15-random: it needs a CUDA GPU, and this machine has none.")
             return 0
-        import bench_sd15
+        from bench import sd15 as bench_sd15
 
         print("building models/sd15-random (random weights, SD 1.5 architecture) if missing", flush=True)
         bench_sd15.build(Settings().pixy_models_dir / bench_sd15.NAME)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from make_tiny_model import build_tokenizer, save_pipeline
+from scripts.make_tiny_model import build_tokenizer, save_pipeline
 
 NAME = "sd15-random"
 

@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
-from bench_lib import Load, Proc, median, timed
-
+from bench.load import Load, Proc, median, timed
 from core.models import ImageDetail
 from core.settings import Settings
 from data.connection import open_connection, transaction

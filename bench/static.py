@@ -10,15 +10,12 @@ route only in what that route does per request.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def build(path: str, *, same_server: bool) -> Starlette:

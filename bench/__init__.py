@@ -1,0 +1,1 @@
+"""``make bench``: PixyProxy measured against its own pipeline and a static file server."""
