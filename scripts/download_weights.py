@@ -1,7 +1,7 @@
 """Download a diffusers model from the Hugging Face Hub into models/, then check that it loads.
 
 ``python scripts/download_weights.py`` fetches ``PIXY_MODEL`` (default ``stabilityai/sd-turbo``) into
-``models/<owner>--<name>/``, where ``service.generator.resolve_source`` looks for it. Only what
+``models/<owner>--<name>/``, where ``service.generator.source.find_local`` looks for it. Only what
 ``from_pretrained`` needs is fetched: per component the ``*.fp16.safetensors`` weights when the repo has
 them, otherwise the plain ``*.safetensors`` (``.bin`` only when a component has no safetensors at all;
 never ``.ckpt``, Flax or ONNX files, nor single-file checkpoints at the repo root), plus every
@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.settings import get_settings  # noqa: E402
-from service.generator import local_name  # noqa: E402
+from service.generator.source import FP16, INDEX_FILE, find_local, has_fp16, load_pipeline, local_name, quiet_libraries  # noqa: E402
 
 HUB_TIMEOUT = float(os.environ.get("HF_HUB_ETAG_TIMEOUT") or 5)
 """Seconds to wait for the Hub to connect or answer a metadata request, so an unreachable Hub fails fast.
@@ -47,13 +47,7 @@ CONFIG_PATTERNS = ["*.json", "*.txt", "*.model"]
 WEIGHT_EXTENSIONS = (".safetensors", ".bin")
 """In order of preference; other weight formats (.ckpt, .msgpack, .onnx) are never fetched."""
 
-FP16 = "fp16"
-INDEX_FILE = "model_index.json"
 _SHARD = re.compile(r"-\d+-of-\d+")
-
-
-class FetchError(Exception):
-    """The weights could not be fetched; the message says why, in a few words."""
 
 
 def weight_variant(filename: str, extension: str) -> str | None:
@@ -89,18 +83,6 @@ def choose_patterns(files: list[str]) -> list[str]:
             by_component[component].append(path)
     weights = [w for component in sorted(by_component) for w in _component_weights(by_component[component])]
     return CONFIG_PATTERNS + [glob.escape(w) for w in sorted(weights)]
-
-
-def local_source(model: str, models_dir: Path) -> Path | None:
-    """The folder ``model`` already names (``tiny``, ``models/<x>``, or a path), if it holds a pipeline."""
-    for folder in (models_dir / model, Path(model)):
-        if (folder / INDEX_FILE).is_file():
-            return folder
-    return None
-
-
-def has_fp16(folder: Path) -> bool:
-    return any(folder.rglob(f"*.{FP16}.safetensors"))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -178,15 +160,8 @@ def fetch(model: str, commit: str, files: list[str], out: Path) -> None:
 
 def verify(folder: Path) -> None:
     """Load the pipeline from ``folder`` on the CPU, offline (fp16 weights stay fp16); raise if it fails."""
-    import torch
-    from diffusers import AutoPipelineForText2Image
-    from diffusers.utils import logging as diffusers_logging
-
-    diffusers_logging.set_verbosity_error()
-    kwargs: dict = {"local_files_only": True}
-    if has_fp16(folder):
-        kwargs |= {"variant": FP16, "dtype": torch.float16}
-    pipe = AutoPipelineForText2Image.from_pretrained(folder, **kwargs)
+    quiet_libraries()
+    pipe = load_pipeline(folder, half=has_fp16(folder))
     print(f"verified: {type(pipe).__name__} loads from {folder}")
 
 
@@ -233,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.model == "tiny":
         print("tiny is built by scripts/make_tiny_model.py, not downloaded: nothing to do")
         return 0
-    existing = local_source(args.model, settings.pixy_models_dir)
-    if existing is not None:
+    existing = find_local(args.model, settings.pixy_models_dir)
+    if existing is not None and existing.resolve() != out.resolve():
         print(f"{args.model} is a local folder ({existing}): nothing to download")
         return 0
     if args.if_missing and (out / INDEX_FILE).is_file():

@@ -104,19 +104,15 @@ def test_sd_turbo_defaults_to_one_step_without_guidance_at_its_native_size():
 
 
 def test_downloaded_weights_are_found_under_models_owner_dash_dash_name(tmp_path):
-    from service.generator import resolve_source
-    from tests.conftest import make_settings
+    from service.generator.source import find_local
 
     folder = tmp_path / "owner--name"
     folder.mkdir()
     (folder / "model_index.json").write_text("{}")
-    settings = make_settings(tmp_path, pixy_models_dir=tmp_path, pixy_model="owner/name")
-    assert resolve_source(settings) == (str(folder), True)
+    assert find_local("owner/name", tmp_path) == folder
 
 
 def test_a_hub_id_with_no_local_folder_is_passed_on_as_it_is(tmp_path):
-    from service.generator import resolve_source
-    from tests.conftest import make_settings
+    from service.generator.source import find_local
 
-    settings = make_settings(tmp_path, pixy_models_dir=tmp_path, pixy_model="owner/name")
-    assert resolve_source(settings) == ("owner/name", False)
+    assert find_local("owner/name", tmp_path) is None
