@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# Where FastAPI says a value came from; the client named only the field after it.
+_SOURCES = ("body", "query", "path", "header")
+_NOT_AN_OBJECT = ("model_type", "model_attributes_type", "dict_type")
+
 
 class ImageException(Exception):
     """Base of all PixyProxy errors. ``message`` is safe to show a client."""
@@ -28,6 +35,17 @@ class AssetNotFound(ImageException):
 class InvalidInput(ImageException):
     status_code = 422
     default_message = "invalid input"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, errors: list[dict] | None = None):
+        super().__init__(message, field=field)
+        self.errors = errors or []
+
+    @classmethod
+    def from_validation(cls, errors: Sequence[Mapping[str, Any]]) -> InvalidInput:
+        """The one reading of pydantic's (or FastAPI's) error list: the first error names ``field``."""
+        found = [_field_error(error) for error in errors] or [{"field": "body", "message": "invalid"}]
+        first = found[0]
+        return cls(f"{first['field']}: {first['message']}", field=first["field"], errors=found)
 
 
 class PayloadTooLarge(ImageException):
@@ -74,3 +92,13 @@ class StorageError(ImageException):
 class ModelUnavailable(ImageException):
     status_code = 500
     default_message = "the configured model could not be loaded"
+
+
+def _field_error(error: Mapping[str, Any]) -> dict:
+    loc = error.get("loc", ())
+    field = ".".join(str(part) for part in loc if part not in _SOURCES) or "body"
+    if error.get("type") == "json_invalid":
+        field = "body"  # not the byte offset pydantic appends
+    if not loc and error.get("type") in _NOT_AN_OBJECT:
+        return {"field": "body", "message": "must be a JSON object"}
+    return {"field": field, "message": error.get("msg", "invalid")}

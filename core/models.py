@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -79,3 +80,13 @@ class ImageDetail(BaseModel):
     model: str = ""
     created_at: datetime | None = None
     generation_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """One page of the history, newest first: by ``offset``, or after the image ``before`` (keyset)."""
+
+    limit: int = 100
+    offset: int = 0
+    q: str | None = None
+    before: str | None = None

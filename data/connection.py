@@ -11,6 +11,7 @@ from pymysql.connections import Connection
 from pymysql.cursors import DictCursor
 
 from core.settings import Settings
+from data.errors import translate_errors
 
 MAX_IDLE = 8
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -34,15 +35,49 @@ def open_connection(settings: Settings, *, database: bool = True) -> Connection:
     )
 
 
-class _Pool:
-    """Idle connections, handed to one unit of work at a time and checked before reuse."""
+def _close(conn: Connection) -> None:
+    with suppress(Exception):
+        conn.close()
+
+
+class Pool:
+    """Idle connections of one database, handed to one unit of work at a time and checked before reuse.
+
+    Every use is wrapped in ``translate_errors``, so callers see ``core`` exceptions, never the driver's.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
 
-    def take(self) -> Connection:
+    def connection(self) -> AbstractContextManager[Connection]:
+        """For reads: the unit of work ends with a rollback, so the next user starts with no open snapshot."""
+        return self._use(commit=False)
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """For writes: commit when the block succeeds; an error closes the connection, which rolls back."""
+        return self._use(commit=True)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            _close(conn)
+
+    @contextmanager
+    def _use(self, *, commit: bool) -> Iterator[Connection]:
+        with translate_errors():
+            conn = self._take()
+            try:
+                yield conn
+                conn.commit() if commit else conn.rollback()
+            except BaseException:
+                _close(conn)
+                raise
+            self._give(conn)
+
+    def _take(self) -> Connection:
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
@@ -54,64 +89,9 @@ class _Pool:
             except pymysql.MySQLError:
                 _close(conn)
 
-    def give(self, conn: Connection) -> None:
+    def _give(self, conn: Connection) -> None:
         with self._lock:
             if len(self._idle) < MAX_IDLE:
                 self._idle.append(conn)
                 return
         _close(conn)
-
-    def clear(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            _close(conn)
-
-
-_pools: dict[tuple, _Pool] = {}
-_pools_lock = threading.Lock()
-
-
-def _close(conn: Connection) -> None:
-    with suppress(Exception):
-        conn.close()
-
-
-def _pool_for(settings: Settings) -> _Pool:
-    key = (
-        settings.db_host, settings.db_port, settings.db_user, settings.db_password.get_secret_value(),
-        settings.db_name, settings.db_connect_timeout, settings.db_read_timeout,
-    )
-    with _pools_lock:
-        if key not in _pools:
-            _pools[key] = _Pool(settings)
-        return _pools[key]
-
-
-def close_pools() -> None:
-    with _pools_lock:
-        pools = list(_pools.values())
-    for pool in pools:
-        pool.clear()
-
-
-@contextmanager
-def connection(settings: Settings, *, commit: bool = False) -> Iterator[Connection]:
-    """A pooled connection; back to the pool after a clean exit, closed after an error.
-
-    A clean exit commits or rolls back, so the next user starts with no open snapshot.
-    """
-    pool = _pool_for(settings)
-    conn = pool.take()
-    try:
-        yield conn
-        conn.commit() if commit else conn.rollback()
-    except BaseException:
-        _close(conn)
-        raise
-    pool.give(conn)
-
-
-def transaction(settings: Settings) -> AbstractContextManager[Connection]:
-    """Commit when the block succeeds; an error closes the connection, which rolls back."""
-    return connection(settings, commit=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
-from core.models import ImageDetail
-from core.settings import Settings
-from data.connection import transaction
-from data.storage import ContentStore, StoredContent
+from core.content import ImageContent
+from core.models import ImageDetail, PageQuery
+from data.connection import Pool
+from data.errors import translate_errors
+from data.storage import ContentStore
 
 COLUMNS = (
     "guid, filename, prompt, negative_prompt, seed, steps, guidance_scale, "
@@ -33,22 +33,9 @@ SELECT_ALL_GUIDS = "SELECT guid FROM images"
 PING = "SELECT 1"
 
 
-@dataclass(frozen=True)
-class ImageContent:
-    sha256: str
-    size: int
-    stored: StoredContent
-
-
-@dataclass(frozen=True)
-class PageQuery:
-    limit: int = 100
-    offset: int = 0
-    q: str | None = None
-    before: str | None = None
-
-
 class ImageRepository(ABC):
+    """What the service needs of a store of images. Every failure is a ``core`` exception."""
+
     @abstractmethod
     def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None: ...
 
@@ -92,15 +79,15 @@ def where_clause(page: PageQuery) -> tuple[str, dict]:
 
 
 class MySQLImageRepository(ImageRepository):
-    def __init__(self, settings: Settings, store: ContentStore) -> None:
-        self.settings = settings
+    def __init__(self, pool: Pool, store: ContentStore) -> None:
+        self.pool = pool
         self.store = store
 
     def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None:
         row = _row(image, content, sha256)
         inserted = False
         try:
-            with transaction(self.settings) as conn:
+            with self.pool.transaction() as conn:
                 with conn.cursor() as cur:
                     cur.execute(INSERT_IMAGE, row)
                 inserted = True
@@ -113,17 +100,17 @@ class MySQLImageRepository(ImageRepository):
     def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:
         """Bulk insert in one transaction (seeding, benchmarks), content through the same store."""
         rows = [_row(image, data, hashlib.sha256(data).hexdigest()) for image, data in items]
-        with transaction(self.settings) as conn:
+        with self.pool.transaction() as conn:
             with conn.cursor() as cur:
                 cur.executemany(INSERT_IMAGE, rows)
             self.store.put_many(conn, [(image.guid, data) for image, data in items])
 
     def ping(self) -> None:
-        with transaction(self.settings) as conn, conn.cursor() as cur:
+        with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(PING)
 
     def get(self, guid: str) -> ImageDetail | None:
-        with transaction(self.settings) as conn, conn.cursor() as cur:
+        with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(SELECT_IMAGE, {"guid": guid})
             row = cur.fetchone()
         return ImageDetail.model_validate(row) if row else None
@@ -131,7 +118,7 @@ class MySQLImageRepository(ImageRepository):
     def list(self, page: PageQuery) -> list[ImageDetail]:
         where, params = where_clause(page)
         params |= {"limit": page.limit, "offset": page.offset}
-        with transaction(self.settings) as conn, conn.cursor() as cur:
+        with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(SELECT_PAGE.format(where=where), params)
             rows = cur.fetchall()
         return [ImageDetail.model_validate(row) for row in rows]
@@ -139,30 +126,32 @@ class MySQLImageRepository(ImageRepository):
     def count(self, q: str | None = None) -> int:
         """Without ``q``, the trigger-kept total (no scan); with it, a filtered count."""
         where, params = where_clause(PageQuery(q=q))
-        with transaction(self.settings) as conn, conn.cursor() as cur:
+        with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(COUNT_IMAGES.format(where=where) if q else SELECT_TOTAL, params)
             row = cur.fetchone()
         return int(row["n"]) if row else 0
 
     def content(self, guid: str) -> ImageContent | None:
-        with transaction(self.settings) as conn:
+        with self.pool.connection() as conn:
             with conn.cursor() as cur:
                 cur.execute(SELECT_CONTENT_META, {"guid": guid})
                 meta = cur.fetchone()
-            stored = self.store.get(conn, guid) if meta else None
-        if not meta or stored is None:
-            return None
-        return ImageContent(sha256=meta["content_sha256"], size=meta["content_bytes"], stored=stored)
+            if not meta:
+                return None
+            return self.store.get(conn, guid, sha256=meta["content_sha256"], size=meta["content_bytes"])
 
+    @translate_errors()
     def delete(self, guid: str) -> bool:
-        with transaction(self.settings) as conn, conn.cursor() as cur:
+        with self.pool.transaction() as conn, conn.cursor() as cur:
             deleted = cur.execute(DELETE_IMAGE, {"guid": guid}) > 0
         if deleted:
             self.store.remove(guid)
         return deleted
 
+    @translate_errors()
     def sweep(self) -> list[str]:
-        with transaction(self.settings) as conn, conn.cursor() as cur:
+        """Remove leftovers of interrupted writes; return the guids of content files with no row."""
+        with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(SELECT_ALL_GUIDS)
             guids = [row["guid"] for row in cur.fetchall()]
         return self.store.sweep(guids)

@@ -4,33 +4,41 @@ from __future__ import annotations
 
 import sys
 
+from core.exceptions import ImageException
 from core.settings import Settings, get_settings
-from data.connection import open_connection, transaction
+from data.connection import open_connection
+from data.errors import translate_errors
 from data.schema import CREATE_DATABASE, RECOUNT, SELECT_TRIGGERS, TABLES, TRIGGERS
 
 
+@translate_errors()
 def init_db(settings: Settings) -> None:
     name = settings.db_name.replace("`", "")
     conn = open_connection(settings, database=False)
     try:
         with conn.cursor() as cur:
             cur.execute(CREATE_DATABASE.format(name=name))
+            conn.select_db(name)
+            for ddl in TABLES:
+                cur.execute(ddl)
+            cur.execute(SELECT_TRIGGERS)
+            present = {row["name"] for row in cur.fetchall()}
+            for trigger, ddl in TRIGGERS.items():
+                if trigger not in present:
+                    cur.execute(ddl)
+            cur.execute(RECOUNT)
+        conn.commit()
     finally:
         conn.close()
-    with transaction(settings) as conn, conn.cursor() as cur:
-        for ddl in TABLES:
-            cur.execute(ddl)
-        cur.execute(SELECT_TRIGGERS)
-        present = {row["name"] for row in cur.fetchall()}
-        for name, ddl in TRIGGERS.items():
-            if name not in present:
-                cur.execute(ddl)
-        cur.execute(RECOUNT)
 
 
 def main() -> int:
     settings = get_settings()
-    init_db(settings)
+    try:
+        init_db(settings)
+    except ImageException as exc:
+        print(f"data.init: {exc.message} ({settings.db_host}:{settings.db_port})", file=sys.stderr)
+        return 1
     print(f"database {settings.db_name!r} ready on {settings.db_host}:{settings.db_port}")
     return 0
 

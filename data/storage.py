@@ -6,37 +6,21 @@ import logging
 import os
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pymysql.connections import Connection
 
+from core.content import CHUNK_BYTES, ImageContent
 from core.settings import Settings
-from data.connection import connection
+from data.connection import Pool
 
 logger = logging.getLogger(__name__)
 
 INSERT_BLOB = "INSERT INTO image_blobs (guid, content) VALUES (%(guid)s, %(content)s)"
-SELECT_BLOB_CHUNK = (
-    "SELECT SUBSTRING(content, %(start)s, %(size)s) AS chunk FROM image_blobs WHERE guid = %(guid)s"
-)
+SELECT_BLOB_CHUNK = "SELECT SUBSTRING(content, %(start)s, %(size)s) AS chunk FROM image_blobs WHERE guid = %(guid)s"
 SELECT_BLOB_EXISTS = "SELECT 1 AS present FROM image_blobs WHERE guid = %(guid)s"
-CHUNK_BYTES = 256 * 1024
 TEMP_SUFFIX = ".part"
-
-
-@dataclass(frozen=True)
-class StoredContent:
-    """An image's bytes: a file to send as it is, or chunks streamed from the database."""
-
-    path: Path | None = None
-    chunks: Callable[[], Iterator[bytes]] | None = None
-
-    def read(self) -> bytes:
-        if self.path is not None:
-            return self.path.read_bytes()
-        return b"".join(self.chunks()) if self.chunks else b""
 
 
 class ContentStore(ABC):
@@ -54,7 +38,7 @@ class ContentStore(ABC):
         """Undo ``put`` after the transaction failed."""
 
     @abstractmethod
-    def get(self, conn: Connection, guid: str) -> StoredContent | None: ...
+    def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None: ...
 
     def remove(self, guid: str) -> None:
         """Drop content whose row is gone (the BLOB goes with the row by cascade)."""
@@ -90,9 +74,9 @@ class DiskStore(ContentStore):
     def remove(self, guid: str) -> None:
         self.discard(guid)
 
-    def get(self, conn: Connection, guid: str) -> StoredContent | None:
+    def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
         path = self.path_for(guid)
-        return StoredContent(path=path) if path.is_file() else None
+        return ImageContent(sha256=sha256, size=size, file=path) if path.is_file() else None
 
     def sweep(self, known_guids: Iterable[str]) -> list[str]:
         for leftover in self.directory.glob(f"*{TEMP_SUFFIX}"):
@@ -105,8 +89,8 @@ class DiskStore(ContentStore):
 
 
 class MySQLStore(ContentStore):
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
 
     def put_many(self, conn: Connection, items: list[tuple[str, bytes]]) -> None:
         with conn.cursor() as cur:
@@ -119,16 +103,16 @@ class MySQLStore(ContentStore):
     def discard(self, guid: str) -> None:
         """The rolled-back transaction already took the BLOB with it."""
 
-    def get(self, conn: Connection, guid: str) -> StoredContent | None:
+    def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
         with conn.cursor() as cur:
             cur.execute(SELECT_BLOB_EXISTS, {"guid": guid})
             if cur.fetchone() is None:
                 return None
-        return StoredContent(chunks=lambda: self._stream(guid))
+        return ImageContent(sha256=sha256, size=size, stream=lambda: self._stream(guid))
 
     def _stream(self, guid: str) -> Iterator[bytes]:
         """Read the BLOB a chunk at a time on a connection of its own, held only while sending."""
-        with connection(self.settings) as conn:
+        with self.pool.connection() as conn:
             start = 1
             while True:
                 with conn.cursor() as cur:
@@ -142,5 +126,5 @@ class MySQLStore(ContentStore):
                 start += CHUNK_BYTES
 
 
-def make_store(settings: Settings) -> ContentStore:
-    return MySQLStore(settings) if settings.pixy_storage == "mysql" else DiskStore(settings.pixy_images_dir)
+def make_store(settings: Settings, pool: Pool) -> ContentStore:
+    return MySQLStore(pool) if settings.pixy_storage == "mysql" else DiskStore(settings.pixy_images_dir)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from core.content import ImageContent
 from core.exceptions import GenerationFailed, GeneratorBusy, ImageNotFound
-from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail
-from data.images import ImageContent, ImageRepository, PageQuery
-from service.errors import translate_errors
+from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail, PageQuery
+from data.images import ImageRepository
 from service.generated import GeneratedImage, GeneratorInfo
 from service.params import Limits, resolve, revalidate
 from service.png import encode_png
@@ -49,6 +50,7 @@ class ImageService:
         self.timeout = timeout
 
     def resolve(self, request: GenerationRequest | dict) -> GenerationParams:
+        # The one revalidation of what the web layer sends, as the service's contract asks.
         return resolve(revalidate(request), self.info.profile, self.limits)
 
     def create(self, request: GenerationRequest | dict) -> ImageDetail:
@@ -94,41 +96,33 @@ class ImageService:
             generation_ms=generated.elapsed_ms,
         )
         png = encode_png(generated.image, detail, sampler=self.info.sampler, compress_level=self.compress_level)
-        with translate_errors():
-            self.repository.add(detail, content=png, sha256=hashlib.sha256(png).hexdigest())
+        self.repository.add(detail, content=png, sha256=hashlib.sha256(png).hexdigest())
         return detail
 
     def get(self, guid: str) -> ImageDetail:
-        guid = canonical_guid(guid)
-        with translate_errors():
-            image = self.repository.get(guid)
+        image = self.repository.get(canonical_guid(guid))
         if image is None:
             raise ImageNotFound()
         return image
 
     def list(self, page: PageQuery | None = None) -> list[ImageDetail]:
-        with translate_errors():
-            return self.repository.list(page or PageQuery())
+        page = page or PageQuery()
+        if page.before is not None:
+            page = replace(page, before=canonical_guid(page.before))
+        return self.repository.list(page)
 
     def count(self, q: str | None = None) -> int:
-        with translate_errors():
-            return self.repository.count(q)
+        return self.repository.count(q)
 
     def content(self, guid: str) -> ImageContent:
-        guid = canonical_guid(guid)
-        with translate_errors():
-            content = self.repository.content(guid)
+        content = self.repository.content(canonical_guid(guid))
         if content is None:
             raise ImageNotFound()
         return content
 
     def ping(self) -> None:
-        with translate_errors():
-            self.repository.ping()
+        self.repository.ping()
 
     def delete(self, guid: str) -> None:
-        guid = canonical_guid(guid)
-        with translate_errors():
-            deleted = self.repository.delete(guid)
-        if not deleted:
+        if not self.repository.delete(canonical_guid(guid)):
             raise ImageNotFound()

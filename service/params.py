@@ -34,13 +34,12 @@ class Limits:
 
 
 def revalidate(request: GenerationRequest | dict[str, Any]) -> GenerationRequest:
+    """Validate again what the web layer built: the service trusts no caller to have done it."""
     data = request.model_dump() if isinstance(request, GenerationRequest) else request
     try:
         return GenerationRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise InvalidInput(f"{field}: {first['msg']}", field=field) from exc
+        raise InvalidInput.from_validation(exc.errors()) from exc
 
 
 def _check(ok: bool, field: str, message: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from core.exceptions import DatabaseUnavailable  # noqa: E402
 from core.settings import ROOT, Settings  # noqa: E402
 from data.init import init_db  # noqa: E402
 
@@ -37,8 +38,8 @@ def database(tmp_path_factory) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("db"))
     try:
         init_db(settings)
-    except pymysql.err.OperationalError as exc:
-        pytest.exit(f"MariaDB is not reachable at {settings.db_host}:{settings.db_port}: {exc}", returncode=3)
+    except DatabaseUnavailable as exc:
+        pytest.exit(f"MariaDB is not reachable at {settings.db_host}:{settings.db_port}: {exc.__cause__}", returncode=3)
     return settings
 
 

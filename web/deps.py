@@ -1,4 +1,4 @@
-"""Dependencies: the only way routes reach the service."""
+"""Dependencies: the only way routes reach what the composition root built."""
 
 from __future__ import annotations
 
@@ -6,11 +6,29 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from core.settings import Settings
+from service.bootstrap import Container
 from service.images import ImageService
+from web.metrics import Metrics
+
+
+async def get_container(request: Request) -> Container:
+    return request.app.state.container
 
 
 async def get_image_service(request: Request) -> ImageService:
-    return request.app.state.image_service
+    return request.app.state.container.images
 
 
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
 ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

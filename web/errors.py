@@ -1,4 +1,7 @@
-"""The one exception handler: every error becomes JSON with ``detail``, nothing internal leaks."""
+"""The one exception handler: every error becomes JSON with ``detail``, nothing internal leaks.
+
+Paths under ``/v1`` answer in OpenAI's error dialect, where an invalid request is a 400.
+"""
 
 from __future__ import annotations
 
@@ -13,69 +16,49 @@ from starlette.types import Scope
 from core.exceptions import ImageException, InvalidInput, ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger(__name__)
+OPENAI_PREFIX = "/v1/"
 
 
-def _field(loc: tuple) -> str:
-    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-def _from_validation(exc: RequestValidationError) -> tuple[ImageException, list[dict]]:
-    errors = [
-        {
-            "field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
-            "message": e.get("msg", "invalid"),
-        }
-        for e in exc.errors()
-    ]
-    first = errors[0] if errors else {"field": "body", "message": "invalid"}
-    return InvalidInput(f"{first['field']}: {first['message']}", field=first["field"]), errors
-
-
-def as_image_exception(exc: Exception) -> tuple[ImageException, list[dict]]:
+def as_image_exception(exc: Exception) -> ImageException:
     if isinstance(exc, ImageException):
-        return exc, []
+        return exc
     if isinstance(exc, RequestValidationError):
-        return _from_validation(exc)
+        return InvalidInput.from_validation(exc.errors())
     if isinstance(exc, HTTPException) and exc.status_code == 400:  # FastAPI could not decode the body
-        return InvalidInput("body: not valid UTF-8 JSON", field="body"), []
+        return InvalidInput("body: not valid UTF-8 JSON", field="body")
     if isinstance(exc, HTTPException):
         generic = ImageException(str(exc.detail) if exc.status_code < 500 else None)
         generic.status_code = exc.status_code
-        return generic, []
+        return generic
     logger.error("unhandled error", exc_info=exc)
-    return ImageException(), []
+    return ImageException()
+
+
+def _openai_body(error: ImageException, status: int) -> dict:
+    kind = "authentication_error" if status == 401 else "invalid_request_error" if status < 500 else "server_error"
+    return {"error": {"message": error.message, "type": kind, "param": error.field, "code": None}}
+
+
+def _native_body(error: ImageException, request_id: str) -> dict:
+    body = {"detail": error.message, "request_id": request_id}
+    if error.field:
+        body["field"] = error.field
+    if isinstance(error, InvalidInput) and error.errors:
+        body["errors"] = error.errors
+    return body
 
 
 def error_response(exc: Exception, *, request_id: str, path: str) -> JSONResponse:
-    error, errors = as_image_exception(exc)
+    error = as_image_exception(exc)
     headers = {}
     if isinstance(error, ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
-    if path.startswith("/v1/"):
-        body = {
-            "error": {
-                "message": error.message,
-                "type": _openai_type(error.status_code),
-                "param": error.field,
-                "code": None,
-            }
-        }
-    else:
-        body = {"detail": error.message, "request_id": request_id}
-        if error.field:
-            body["field"] = error.field
-        if errors:
-            body["errors"] = errors
-    return JSONResponse(body, status_code=error.status_code, headers=headers)
-
-
-def _openai_type(status: int) -> str:
-    if status == 401:
-        return "authentication_error"
-    return "invalid_request_error" if status < 500 else "server_error"
+    if path.startswith(OPENAI_PREFIX):
+        status = 400 if isinstance(error, InvalidInput) else error.status_code
+        return JSONResponse(_openai_body(error, status), status_code=status, headers=headers)
+    return JSONResponse(_native_body(error, request_id), status_code=error.status_code, headers=headers)
 
 
 async def handle_error(request: Request, exc: Exception) -> JSONResponse:

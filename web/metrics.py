@@ -26,9 +26,7 @@ class _StoredImages:
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "pixy_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
-        )
+        self.requests = Counter("pixy_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram(
             "pixy_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
         )

@@ -1,4 +1,4 @@
-"""Two log lines per request, a request id on each, and the cap on body size."""
+"""Two log lines per request, with a request id on each that the client gets in ``X-Request-ID``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from datetime import datetime
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from core.exceptions import PayloadTooLarge
 
 logger = logging.getLogger("pixyproxy.request")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -44,8 +42,8 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
 
 
-async def log_request(request: Request) -> None:
-    """App-wide dependency: names the matched route for the END line and the metrics."""
+async def record_route(request: Request) -> None:
+    """App-wide dependency: keeps the matched route's template for the END line and the metrics."""
     route = request.scope.get("route")
     request.state.route = getattr(route, "path", None)
 
@@ -53,9 +51,8 @@ async def log_request(request: Request) -> None:
 class RequestLogMiddleware:
     """Writes REQUEST START and REQUEST END for every request, routed or not."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, on_error, on_finish=None) -> None:
+    def __init__(self, app: ASGIApp, *, on_error, on_finish=None) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
         self.on_error = on_error
         self.on_finish = on_finish
 
@@ -78,8 +75,7 @@ class RequestLogMiddleware:
             await send(message)
 
         try:
-            body_receive = await self._bounded(scope, receive)
-            await self.app(scope, body_receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if status["sent"]:
                 raise
@@ -98,32 +94,3 @@ class RequestLogMiddleware:
             if self.on_finish:
                 self.on_finish(scope["method"], route, status["code"], elapsed / 1000)
             request_id_var.reset(token)
-
-    async def _bounded(self, scope: Scope, receive: Receive) -> Receive:
-        """Read the body up to the cap, refusing more without reading it all."""
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge()
-        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
-            return receive
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return receive
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge()
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay

@@ -7,6 +7,7 @@ import hmac
 from fastapi import Request
 
 from core.exceptions import Unauthorized
+from web.deps import SettingsDep
 
 
 def _presented(request: Request) -> str | None:
@@ -17,9 +18,9 @@ def _presented(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request, settings: SettingsDep) -> None:
     """Compare against every key in constant time, so timing tells nothing of which matched."""
-    keys: list[str] = request.app.state.settings.api_keys
+    keys = settings.api_keys
     if not keys:
         return
     presented = (_presented(request) or "").encode()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.models import ImageDetail
+from data.connection import Pool
 from data.images import MySQLImageRepository
 from data.storage import ContentStore, make_store
 
@@ -46,13 +47,20 @@ def store_kind(request) -> str:
 
 
 @pytest.fixture
-def store(settings, store_kind) -> ContentStore:
-    return make_store(settings.model_copy(update={"pixy_storage": store_kind}))
+def pool(settings):
+    pool = Pool(settings)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
-def repository(settings, store) -> MySQLImageRepository:
-    return MySQLImageRepository(settings, store)
+def store(settings, pool, store_kind) -> ContentStore:
+    return make_store(settings.model_copy(update={"pixy_storage": store_kind}), pool)
+
+
+@pytest.fixture
+def repository(pool, store) -> MySQLImageRepository:
+    return MySQLImageRepository(pool, store)
 
 
 @pytest.fixture

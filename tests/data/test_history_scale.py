@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.models import ImageDetail
-from data.images import SELECT_PAGE, MySQLImageRepository, PageQuery, where_clause
+from core.models import ImageDetail, PageQuery
+from data.connection import Pool
+from data.images import SELECT_PAGE, MySQLImageRepository, where_clause
 from data.storage import make_store
 from tests.conftest import clear_tables, outside_connection
 
@@ -22,17 +23,24 @@ def seeded(database):
     """100,000 rows seeded through the repository, in bulk, with tiny BLOB content."""
     settings = database.model_copy(update={"pixy_storage": "mysql"})
     clear_tables(settings)
-    repository = MySQLImageRepository(settings, make_store(settings))
+    pool = Pool(settings)
+    repository = MySQLImageRepository(pool, make_store(settings, pool))
     start = datetime(2026, 1, 1)
     for offset in range(0, ROWS, CHUNK):
         batch = []
         for i in range(offset, offset + CHUNK):
             guid = str(uuid.uuid4())
-            image = ImageDetail(guid=guid, filename=f"{guid}.png", prompt=f"prompt number {i}", seed=i,
-                                created_at=start + timedelta(seconds=i))
+            image = ImageDetail(
+                guid=guid,
+                filename=f"{guid}.png",
+                prompt=f"prompt number {i}",
+                seed=i,
+                created_at=start + timedelta(seconds=i),
+            )
             batch.append((image, b"png"))
         repository.add_many(batch)
     yield settings, repository
+    pool.close()
     clear_tables(settings)
 
 
@@ -78,10 +86,10 @@ def test_a_page_reads_about_limit_rows_through_an_index(seeded, keyset):
     assert [image.seed for image in page] == list(range(expected_first, expected_first - 100, -1))
 
 
-def test_init_recounts_a_total_that_drifted(settings, raw):
+def test_init_recounts_a_total_that_drifted(settings, pool, raw):
     from data.init import init_db
 
-    repository = MySQLImageRepository(settings, make_store(settings))
+    repository = MySQLImageRepository(pool, make_store(settings, pool))
     image = ImageDetail(guid=str(uuid.uuid4()), filename="x.png", prompt="p", created_at=datetime(2026, 1, 1))
     repository.add_many([(image, b"png")])
     with raw.cursor() as cur:

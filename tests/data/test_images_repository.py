@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 
-import pymysql
 import pytest
 
-from data.images import MySQLImageRepository, PageQuery
+from core.content import CHUNK_BYTES
+from core.exceptions import StorageError
+from core.models import PageQuery
+from data.images import MySQLImageRepository
 from data.init import init_db
-from data.storage import CHUNK_BYTES, DiskStore, MySQLStore
+from data.storage import DiskStore, MySQLStore
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 TRICKY_PROMPTS = [
@@ -43,10 +45,10 @@ def test_content_is_the_exact_bytes_with_their_hash_and_size(add, repository, co
     expected = content_of(image)
     content = repository.content(image.guid)
     if store_kind == "disk":
-        assert content.stored.path.read_bytes() == expected
+        assert content.file.read_bytes() == expected
     else:
-        assert content.stored.path is None
-    assert content.stored.read() == expected
+        assert content.file is None
+    assert content.read() == expected
     assert content.sha256 == hashlib.sha256(expected).hexdigest()
     assert content.size == len(expected)
 
@@ -55,7 +57,7 @@ def test_content_is_the_exact_bytes_with_their_hash_and_size(add, repository, co
 def test_content_spanning_several_chunks_comes_back_whole(repository, new_image, extra):
     image, data = new_image(), os.urandom(2 * CHUNK_BYTES + extra)
     repository.add(image, content=data, sha256=hashlib.sha256(data).hexdigest())
-    assert repository.content(image.guid).stored.read() == data
+    assert repository.content(image.guid).read() == data
 
 
 def test_unknown_guid_has_no_image_and_no_content(repository):
@@ -167,14 +169,12 @@ def failing(store_class, *, after: bool):
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-write", "after-write"])
-def test_a_failed_put_leaves_no_row_and_no_file(settings, raw, new_image, store_kind, after):
+def test_a_failed_put_leaves_no_row_and_no_file(settings, pool, raw, new_image, store_kind, after):
     images_dir = settings.pixy_images_dir
     store = (
-        failing(DiskStore, after=after)(images_dir)
-        if store_kind == "disk"
-        else failing(MySQLStore, after=after)(settings)
+        failing(DiskStore, after=after)(images_dir) if store_kind == "disk" else failing(MySQLStore, after=after)(pool)
     )
-    repository = MySQLImageRepository(settings, store)
+    repository = MySQLImageRepository(pool, store)
     image = new_image()
     with pytest.raises(PutFails):
         repository.add(image, content=b"png", sha256="0" * 64)
@@ -189,11 +189,11 @@ def test_a_failed_put_leaves_no_row_and_no_file(settings, raw, new_image, store_
 
 def test_a_duplicate_guid_is_refused_and_keeps_the_first_image(add, repository, content_of):
     first = add(prompt="first")
-    with pytest.raises(pymysql.err.IntegrityError):
+    with pytest.raises(StorageError):
         repository.add(first.model_copy(update={"prompt": "second"}), content=b"other", sha256="1" * 64)
     assert repository.get(first.guid).prompt == "first"
     content = repository.content(first.guid)
-    assert content is not None and content.stored.read() == content_of(first)
+    assert content is not None and content.read() == content_of(first)
 
 
 @pytest.mark.parametrize("store_kind", ["disk"])

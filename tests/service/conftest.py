@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.models import GenerationParams, ImageDetail
-from data.images import ImageContent, ImageRepository, PageQuery
-from data.storage import StoredContent
+from core.content import ImageContent
+from core.models import GenerationParams, ImageDetail, PageQuery
+from data.images import ImageRepository
 from service.generated import GeneratedImage, GeneratorInfo
 from service.params import Limits
 from service.profiles import ModelProfile
@@ -66,9 +66,7 @@ class FakeRepository(ImageRepository):
     def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None:
         self._called("add", image.guid)
         self.images[image.guid] = image
-        self.contents[image.guid] = ImageContent(
-            sha256=sha256, size=len(content), stored=StoredContent(chunks=lambda: iter([content]))
-        )
+        self.contents[image.guid] = ImageContent(sha256=sha256, size=len(content), stream=lambda: iter([content]))
 
     def get(self, guid: str) -> ImageDetail | None:
         self._called("get", guid)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
 
-from core.models import GenerationRequest, ImageDetail
-from data.images import PageQuery
-from service.images import canonical_guid
+from core.models import GenerationRequest, ImageDetail, PageQuery
 from web.deps import ImageServiceDep
+from web.responses import png_response
 
 router = APIRouter(prefix="/image", tags=["images"])
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -41,7 +39,7 @@ def list_images(
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[ImageDetail]:
     """Images newest first, as a bare JSON array; paging goes in the query and the headers."""
-    page = PageQuery(limit=limit, offset=offset, q=q or None, before=canonical_guid(before) if before else None)
+    page = PageQuery(limit=limit, offset=offset, q=q or None, before=before or None)
     images = service.list(page)
     response.headers["X-Total-Count"] = str(service.count(page.q))
     if len(images) == limit:
@@ -76,9 +74,4 @@ def get_image_content(
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
     if _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    if content.stored.path is not None:
-        return FileResponse(content.stored.path, media_type="image/png", headers=headers)
-    headers["Content-Length"] = str(content.size)
-    if request.method == "HEAD":
-        return Response(media_type="image/png", headers=headers)
-    return StreamingResponse(content.stored.chunks(), media_type="image/png", headers=headers)
+    return png_response(content, headers=headers, head=request.method == "HEAD")

@@ -1,20 +1,23 @@
-"""OpenAI-compatible images API under /v1."""
+"""OpenAI-compatible images API under /v1. Its error dialect is chosen by that prefix in ``web.errors``."""
 
 from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from core.exceptions import InvalidInput
 from core.models import ImageDetail
-from core.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse, OpenAIInvalidRequest
 from service.images import ImageService
 from web.deps import ImageServiceDep
+from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+PREFIX = "/v1"
+router = APIRouter(prefix=PREFIX, tags=["openai"])
 
 _BODY_SCHEMA = {"requestBody": {"content": {"application/json": {"schema": OpenAIImageRequest.model_json_schema()}}}}
 
@@ -27,23 +30,22 @@ async def json_body(request: Request) -> Any:
         return None
 
 
-def _png_base64(service: ImageService, guid: str) -> str:
-    return base64.b64encode(service.content(guid).stored.read()).decode("ascii")
+@contextmanager
+def _size_names_width_and_height(body: OpenAIImageRequest) -> Iterator[None]:
+    """The client sent ``size``, not width and height: name what it sent."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if body.size and exc.field in ("width", "height"):
+            exc.field = "size"
+        raise
 
 
 def _as_openai(detail: ImageDetail, *, response_format: str, base_url: str, service: ImageService) -> OpenAIImage:
     if response_format == "b64_json":
-        return OpenAIImage(b64_json=_png_base64(service, detail.guid), revised_prompt=detail.prompt)
+        png = service.content(detail.guid).read()
+        return OpenAIImage(b64_json=base64.b64encode(png).decode("ascii"), revised_prompt=detail.prompt)
     return OpenAIImage(url=f"{base_url}image/{detail.guid}/content", revised_prompt=detail.prompt)
-
-
-def _create(service: ImageService, body: OpenAIImageRequest) -> list[ImageDetail]:
-    """Generate, answering every invalid input with OpenAI's 400; ``size`` stands for width and height."""
-    try:
-        return service.create_many(body.generation_request(), n=body.n or 1)
-    except InvalidInput as exc:
-        field = "size" if body.size and exc.field in ("width", "height") else exc.field
-        raise OpenAIInvalidRequest(exc.message, field=field) from exc
 
 
 @router.post(
@@ -55,10 +57,9 @@ def _create(service: ImageService, body: OpenAIImageRequest) -> list[ImageDetail
 def create_images(request: Request, service: ImageServiceDep, raw: Any = Depends(json_body)) -> OpenAIImagesResponse:
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
-    details = _create(service, body)
+    with _size_names_width_and_height(body):
+        details = service.create_many(body.generation_request(), n=body.n or 1)
     base_url = str(request.base_url)
-    data = [
-        _as_openai(d, response_format=body.response_format or "url", base_url=base_url, service=service)
-        for d in details
-    ]
+    response_format = body.response_format or "url"
+    data = [_as_openai(d, response_format=response_format, base_url=base_url, service=service) for d in details]
     return OpenAIImagesResponse(created=int(time.time()), data=data)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core.exceptions import ImageException
+from web.deps import ContainerDep, MetricsDep
 
 router = APIRouter(tags=["operations"])
 
@@ -18,15 +19,14 @@ def health() -> dict:
 
 
 @router.get("/ready")
-def ready(request: Request) -> JSONResponse:
+def ready(container: ContainerDep) -> JSONResponse:
     """Readiness: MySQL answers and the model is loaded."""
-    state = request.app.state
     try:
-        state.image_service.ping()
+        container.images.ping()
         database = True
     except ImageException:
         database = False
-    info = state.generator.info
+    info = container.generator.info
     body = {
         "status": "ready" if database else "not ready",
         "database": database,
@@ -34,12 +34,12 @@ def ready(request: Request) -> JSONResponse:
         "device": info.device,
         "dtype": info.dtype,
         "fallback": info.fallback,
-        "queue_depth": state.worker.queue_depth,
+        "queue_depth": container.worker.queue_depth,
     }
-    return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+    return JSONResponse(body, status_code=200 if database else 503)
 
 
 @router.get("/metrics")
-def metrics(request: Request) -> Response:
+def metrics(registry: MetricsDep) -> Response:
     """Prometheus text exposition."""
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-"""Turn database, storage and generator faults into ``ImageException`` subclasses."""
+"""Driver and filesystem faults become ``core`` exceptions here, so no layer above sees PyMySQL."""
 
 from __future__ import annotations
 

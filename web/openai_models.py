@@ -1,4 +1,4 @@
-"""The OpenAI Images API's request and answer, and the 400 it expects for a bad request."""
+"""The OpenAI Images API's request and answer: an HTTP dialect, translated here into PixyProxy's models."""
 
 from __future__ import annotations
 
@@ -8,15 +8,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.exceptions import InvalidInput
+from core.models import GenerationRequest
 
 MAX_N = 4
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
-
-
-class OpenAIInvalidRequest(InvalidInput):
-    """OpenAI answers an invalid request with 400, and its SDK raises ``BadRequestError`` for it."""
-
-    status_code = 400
 
 
 class OpenAIImageRequest(BaseModel):
@@ -46,33 +41,31 @@ class OpenAIImageRequest(BaseModel):
 
     @classmethod
     def parse(cls, body: Any) -> OpenAIImageRequest:
-        """Validate a raw JSON body, raising a 400 that names the first bad field."""
+        """Validate a raw JSON body (None when it was not JSON), naming the first bad field."""
         try:
             return cls.model_validate(body)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            if not first["loc"]:
-                raise OpenAIInvalidRequest("body: must be a JSON object", field="body") from exc
-            field = ".".join(str(part) for part in first["loc"])
-            raise OpenAIInvalidRequest(f"{field}: {first['msg']}", field=field) from exc
+            raise InvalidInput.from_validation(exc.errors()) from exc
 
     def dimensions(self) -> tuple[int | None, int | None]:
         """Width and height from ``size``; None leaves the model's native size."""
         match = _SIZE.match(self.size or "")
         return (int(match[1]), int(match[2])) if match else (None, None)
 
-    def generation_request(self) -> dict[str, Any]:
-        """The fields ``core.models.GenerationRequest`` takes."""
+    def generation_request(self) -> GenerationRequest:
         width, height = self.dimensions()
-        return {
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "seed": self.seed,
-            "steps": self.steps,
-            "guidance_scale": self.guidance_scale,
-            "width": width,
-            "height": height,
-        }
+        try:
+            return GenerationRequest(
+                prompt=self.prompt,
+                negative_prompt=self.negative_prompt,
+                seed=self.seed,
+                steps=self.steps,
+                guidance_scale=self.guidance_scale,
+                width=width,
+                height=height,
+            )
+        except ValidationError as exc:
+            raise InvalidInput.from_validation(exc.errors()) from exc
 
 
 class OpenAIImage(BaseModel):

@@ -1,0 +1,91 @@
+"""The composition root: everything PixyProxy runs on, built from ``Settings`` in one place.
+
+Entry points (the web app, scripts, tests) call ``bootstrap`` and keep the ``Container`` it returns;
+none of them constructs a collaborator itself. Tests pass a ready generator (or a fake) to skip loading.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.exceptions import ImageException
+from core.settings import Settings
+from data.connection import Pool
+from data.images import MySQLImageRepository
+from data.init import init_db
+from data.storage import ContentStore, make_store
+from service.generated import ImageGenerator
+from service.generator import load_generator
+from service.images import ImageService
+from service.params import Limits
+from service.worker import GenerationWorker
+
+logger = logging.getLogger(__name__)
+
+BatchObserver = Callable[[float, int], None]
+
+
+@dataclass
+class Container:
+    settings: Settings
+    pool: Pool
+    store: ContentStore
+    repository: MySQLImageRepository
+    generator: ImageGenerator
+    worker: GenerationWorker
+    images: ImageService
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.pool.close()
+
+
+def default_max_batch(settings: Settings, device: str) -> int:
+    """4 on the CPU, where batching measured faster (docs/benchmarks.md); 1 on CUDA until measured there."""
+    return settings.pixy_max_batch or (4 if device == "cpu" else 1)
+
+
+def _prepare_database(settings: Settings, repository: MySQLImageRepository) -> None:
+    """Create tables and clear interrupted writes; a database that is down now may come back."""
+    try:
+        init_db(settings)
+        orphans = repository.sweep()
+    except ImageException as exc:  # the service still starts; requests answer 503 until MySQL is back
+        logger.error("database not ready at startup: %s", exc.message)
+        return
+    if orphans:
+        logger.warning("removed %d orphaned content files with no row: %s", len(orphans), orphans[:10])
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    generator: ImageGenerator | None = None,
+    on_batch: BatchObserver | None = None,
+    prepare_database: bool = True,
+) -> Container:
+    """Build the pool, store, repository, generator, worker and service; ``close()`` releases them."""
+    pool = Pool(settings)
+    store = make_store(settings, pool)
+    repository = MySQLImageRepository(pool, store)
+    if prepare_database:
+        _prepare_database(settings, repository)
+    generator = generator or load_generator(settings)
+    worker = GenerationWorker(
+        generator,
+        max_queue=settings.pixy_max_queue,
+        max_batch=default_max_batch(settings, generator.info.device),
+        batch_wait_ms=settings.pixy_batch_wait_ms,
+        on_batch=on_batch,
+    ).start()
+    images = ImageService(
+        repository=repository,
+        worker=worker,
+        info=generator.info,
+        limits=Limits.from_settings(settings),
+        compress_level=settings.pixy_png_compress_level,
+        timeout=settings.pixy_generation_timeout,
+    )
+    return Container(settings, pool, store, repository, generator, worker, images)

@@ -1,0 +1,50 @@
+"""The cap on request bodies: a declared or streamed body over ``max_body_bytes`` is a 413."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.exceptions import PayloadTooLarge
+
+BODILESS = ("GET", "HEAD", "DELETE", "OPTIONS")
+
+
+class BodyLimitMiddleware:
+    """Refuses an oversized body without reading it all; the request log's error handler answers."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            receive = await self._bounded(scope, receive)
+        await self.app(scope, receive, send)
+
+    async def _bounded(self, scope: Scope, receive: Receive) -> Receive:
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLarge()
+        if scope["method"] in BODILESS:
+            return receive
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return receive
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge()
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
