@@ -1,0 +1,66 @@
+"""The composition root wires settings into every part, as the web app and scripts will use it."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import pytest
+from PIL import Image
+
+from core.exceptions import DatabaseUnavailable, GeneratorBusy
+from service.bootstrap import bootstrap
+from tests.service.conftest import FakeGenerator
+
+
+@pytest.fixture
+def built(settings):
+    containers = []
+
+    def build(generator=None, **overrides):
+        container = bootstrap(settings.model_copy(update=overrides), generator=generator or FakeGenerator())
+        containers.append(container)
+        return container
+
+    yield build
+    for container in containers:
+        container.close()
+
+
+def test_the_service_stores_what_the_generator_made_in_the_database(built):
+    container = built()
+    detail = container.images.create({"prompt": "a cat", "seed": 3})
+    assert container.repository.get(detail.guid) == detail
+    png = Image.open(io.BytesIO(container.images.content(detail.guid).read()))
+    assert png.format == "PNG"
+    assert container.generator.batches[0][0].seed == 3
+
+
+def test_settings_reach_the_worker_and_the_service(built):
+    container = built(pixy_generation_timeout=12.5, pixy_max_queue=3, pixy_batch_wait_ms=7, pixy_max_batch=2)
+    assert container.images.timeout == 12.5
+    assert container.images.compress_level == container.settings.pixy_png_compress_level
+    assert (container.worker.max_queue, container.worker.max_batch, container.worker.batch_wait) == (3, 2, 0.007)
+
+
+@pytest.mark.parametrize(("device", "expected"), [("cpu", 4), ("cuda", 1)])
+def test_batching_defaults_to_four_on_the_cpu_and_one_on_cuda(built, device, expected):
+    generator = FakeGenerator()
+    generator.info = replace(generator.info, device=device)
+    assert built(generator, pixy_max_batch=None).worker.max_batch == expected
+
+
+def test_close_stops_the_worker_and_empties_the_pool(built):
+    container = built()
+    container.images.count()
+    assert container.pool._idle
+    container.close()
+    assert container.pool._idle == []
+    with pytest.raises(GeneratorBusy):
+        container.worker.submit(container.images.resolve({"prompt": "late"}))
+
+
+def test_a_database_down_at_startup_still_boots_and_answers_503(built):
+    container = built(db_port=1, db_connect_timeout=1)
+    with pytest.raises(DatabaseUnavailable):
+        container.images.count()
