@@ -1,5 +1,93 @@
+"""``make bench``: the service against the bare pipeline and a static file server, in one run, side by side.
+
+1. raw pipeline images/s in-process (the model's default steps/size, the same seeds),
+2. service images/s over HTTP at concurrency 1, 4 and 8 (a real ``python -m web`` on a free port, its own
+   database, disk storage in a temp dir), and micro-batching at c8 (``PIXY_MAX_BATCH`` 1 against 4),
+3. ``GET /image/{guid}/content`` against a plain Starlette ``FileResponse`` of the same PNG, and
+   ``GET /image/`` latency with 100,000 rows seeded through the repository's ``add_many``,
+4. the server's VmHWM/VmRSS before and after 500 more requests,
+then the pieces of a request in-process, to say why a target is missed. Writes ``docs/benchmarks.json``
+and ``docs/benchmarks.md``. ``--model sd15-random`` (GPU only) runs it all on a random-weight pipeline
+with SD 1.5's architecture, built under ``models/sd15-random``. ``--quick`` is a smoke run of a minute
+or two, written to a temp dir unless ``--out`` says where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
-from bench.run import main
+from bench import report
+from bench.run import Bench, drop_databases
+from core.settings import ROOT, Settings
 
-sys.exit(main())
+QUICK = {"rounds": 1, "images": 2, "read_seconds": 0.2, "rows": 2000, "list_requests": 20, "memory_requests": 40}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", choices=["tiny", "sd15-random"], default=os.environ.get("PIXY_BENCH_MODEL", "tiny"))
+    parser.add_argument("--rounds", type=int, help="interleaved rounds per comparison")
+    parser.add_argument("--images", type=int, help="images per throughput measurement")
+    parser.add_argument("--read-seconds", type=float, default=1.0, help="seconds per read-path measurement")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows seeded for the list benchmark")
+    parser.add_argument("--list-requests", type=int, default=300)
+    parser.add_argument("--memory-requests", type=int, default=500)
+    parser.add_argument("--batch-wait-ms", type=int, default=0)
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items())
+    )
+    parser.add_argument("--out", type=Path, help="output prefix (default docs/benchmarks[-MODEL])")
+    args = parser.parse_args(argv)
+    if args.quick:
+        vars(args).update(QUICK)
+        args.out = args.out or Path(tempfile.mkdtemp(prefix="pixy-bench-quick-")) / "benchmarks"
+    args.images = args.images or (24 if args.model == "tiny" else 8)
+    args.rounds = args.rounds or (5 if args.model == "tiny" else 3)
+    args.out = args.out or ROOT / ("docs/benchmarks" if args.model == "tiny" else f"docs/benchmarks-{args.model}")
+    return args
+
+
+def build_sd15() -> None:
+    from bench import sd15
+
+    print("building models/sd15-random (random weights, SD 1.5 architecture) if missing", flush=True)
+    sd15.build(Settings().pixy_models_dir / sd15.NAME)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.model == "sd15-random":
+        import torch
+
+        if not torch.cuda.is_available():
+            print("skipping --model sd15-random: it needs a CUDA GPU, and this machine has none.")
+            return 0
+        build_sd15()
+    tmp = Path(tempfile.mkdtemp(prefix="pixy-bench-"))
+    drop_databases()
+    bench = Bench(args, tmp)
+    result = None
+    try:
+        result = bench.run()
+    finally:
+        bench.close()
+        drop_databases()
+        if result is None:
+            print(f"benchmark failed; server logs kept in {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    json_path, md_path = report.write(result, args.out)
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,105 +1,26 @@
-"""Helpers for ``scripts/bench.py``: servers as subprocesses, HTTP load from a thread pool, statistics.
-
-The server is started the way ``tests/e2e/conftest.py`` starts it: ``python -m web`` with environment
-overrides, polled until it answers.
-"""
+"""HTTP load from a thread pool, and the statistics the benchmark reports."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.server import Server
+
 END_LINE = re.compile(r"^\S+ \S+ \w+ (\S+) .*REQUEST END (\S+) (\S+) (\d+) route=\S+ ([\d.]+)ms")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Proc:
-    """A server subprocess: the PIXY service (``python -m web``) or the static baseline."""
-
-    name: str
-    url: str
-    log: Path
-    process: subprocess.Popen
-
-    def memory_mb(self) -> dict[str, float]:
-        """Peak (VmHWM) and current (VmRSS) resident memory, from /proc (psutil is not installed)."""
-        values = {}
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                values[key] = int(value.split()[0]) / 1024
-        return values
-
-    def server_ms(self) -> dict[str, float]:
-        """Request id -> the server's own elapsed time, from its REQUEST END log lines."""
-        found = {}
-        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if match := END_LINE.match(line):
-                found[match.group(1)] = float(match.group(5))
-        return found
-
-    def wait_ready(self, path: str, timeout: float = 180) -> httpx.Response:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited early:\n{self.log.read_text()[-4000:]}")
-            try:
-                response = httpx.get(self.url + path, timeout=2)
-                if response.status_code < 500:
-                    return response
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not come up:\n{self.log.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def launch(name: str, argv: list[str], log: Path, **env_overrides: str) -> Proc:
-    port = free_port()
-    env = os.environ | {"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"} | env_overrides
-    env = {key: value.replace("{port}", str(port)) for key, value in env.items()}
-    argv = [arg.replace("{port}", str(port)) for arg in argv]
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    return Proc(name=name, url=f"http://127.0.0.1:{port}", log=log, process=process)
-
-
-def launch_service(name: str, tmp: Path, argv: list[str] | None = None, **env_overrides: str) -> Proc:
-    env = {
-        "PIXY_HOST": "127.0.0.1",
-        "PIXY_PORT": "{port}",
-        "PIXY_IMAGES_DIR": str(tmp / f"images-{name}"),
-        "PIXY_LOG_LEVEL": "INFO",
-    } | env_overrides
-    return launch(name, argv or [sys.executable, "-m", "web"], tmp / f"{name}.log", **env)
+def server_ms(server: Server) -> dict[str, float]:
+    """Request id -> the server's own elapsed time, from its REQUEST END log lines."""
+    return {m.group(1): float(m.group(5)) for line in server.lines() if (m := END_LINE.match(line))}
 
 
 @dataclass
