@@ -1,4 +1,4 @@
-"""A randomly initialised pipeline with Stable Diffusion 1.5's architecture, for ``bench.py --model sd15-random``.
+"""A random-weight pipeline with SD 1.5's architecture, for ``python -m bench --model sd15-random``.
 
 Built from SD 1.5's configs with no network (the tokenizer is ``make_tiny_model``'s byte-level vocabulary,
 which changes nothing about the UNet/VAE cost), saved with ``save_pretrained`` under ``models/sd15-random``,

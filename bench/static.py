@@ -1,6 +1,6 @@
 """The static-file baselines for ``make bench``: one PNG through Starlette's ``FileResponse``.
 
-``python scripts/bench_static.py FILE PORT`` serves it from a bare Starlette app; with ``--same-server``
+``python -m bench.static FILE PORT`` serves it from a bare Starlette app; with ``--same-server``
 from the PixyProxy app itself (its middleware, request log, metrics and lifespan), on an extra route.
 Both run the way ``python -m web`` runs the service (``uvicorn.run``, one process, the same loop and
 HTTP implementation, no access log), at the same path shape, so they differ from the service's content
