@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,3 +30,54 @@ def make_client(settings, tiny_generator):
     yield build
     for client in clients:
         client.__exit__(None, None, None)
+
+
+class HeldGenerator:
+    """The tiny generator behind a gate: every call waits until the test releases it."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.info = inner, inner.info
+        self.started = threading.Semaphore(0)
+        self.gate = threading.Event()
+
+    def generate(self, batch):
+        self.started.release()
+        self.gate.wait(timeout=60)
+        return self.inner.generate(batch)
+
+
+@dataclass
+class HeldClient:
+    """A client whose generations run only once ``release()`` is called."""
+
+    client: TestClient
+    generator: HeldGenerator
+
+    def wait_until_running(self) -> None:
+        assert self.generator.started.acquire(timeout=30), "no generation started"
+
+    def wait_until_queued(self, depth: int) -> None:
+        deadline = time.monotonic() + 30
+        while f"pixy_queue_depth {float(depth)}" not in self.client.get("/metrics").text:
+            assert time.monotonic() < deadline, f"the queue never reached {depth}"
+            time.sleep(0.02)
+
+    def release(self) -> None:
+        self.generator.gate.set()
+
+
+@pytest.fixture
+def make_held_client(settings, tiny_generator):
+    """Build a client whose generator holds every generation until the test releases it."""
+    held: list[HeldClient] = []
+
+    def build(**overrides) -> HeldClient:
+        generator = HeldGenerator(tiny_generator)
+        app = create_app(type(settings)(**(settings.model_dump() | overrides)), generator=generator)
+        held.append(HeldClient(TestClient(app).__enter__(), generator))
+        return held[-1]
+
+    yield build
+    for each in held:
+        each.release()
+        each.client.__exit__(None, None, None)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 from PIL import Image
 
 SEEDS = (10, 11, 12, 13)
@@ -16,22 +19,30 @@ def pixels(client, guid: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)), dtype=np.float64)
 
 
+def batch_sizes(client) -> dict[str, float]:
+    """The batch-size histogram from /metrics: cumulative counts per bucket, and the count."""
+    text = client.get("/metrics").text
+    buckets = dict(re.findall(r'pixy_generation_batch_size_bucket\{le="([^"]+)"\} (\S+)', text))
+    count = re.search(r"pixy_generation_batch_size_count (\S+)", text)[1]
+    return {le: float(n) for le, n in buckets.items()} | {"count": float(count)}
+
+
+def post(client, **body):
+    return client.post("/image/", json={"prompt": "x"} | body)
+
+
 def generate_together(client, seeds) -> dict[int, dict]:
-    results: dict[int, dict] = {}
     barrier = threading.Barrier(len(seeds))
 
-    def one(seed: int) -> None:
+    def one(seed: int):
         barrier.wait()
-        response = client.post("/image/", json={"prompt": f"seed {seed}", "seed": seed, "steps": 3})
-        assert response.status_code == 200, response.text
-        results[seed] = response.json()
+        return client.post("/image/", json={"prompt": f"seed {seed}", "seed": seed, "steps": 3})
 
-    threads = [threading.Thread(target=one, args=(seed,)) for seed in seeds]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        responses = dict(zip(seeds, pool.map(one, seeds), strict=True))
+    for response in responses.values():
+        assert response.status_code == 200, response.text
+    return {seed: response.json() for seed, response in responses.items()}
 
 
 def test_a_seed_gives_the_same_picture_alone_or_in_a_batch_of_4(make_client):
@@ -46,18 +57,32 @@ def test_a_seed_gives_the_same_picture_alone_or_in_a_batch_of_4(make_client):
     assert len({pixels(batched_client, batched[s]["guid"]).tobytes() for s in SEEDS}) == len(SEEDS)
 
 
-def test_incompatible_requests_are_not_batched_together(make_client):
-    client = make_client(pixy_max_batch=4, pixy_batch_wait_ms=300)
-    barrier = threading.Barrier(2)
+def test_incompatible_requests_are_not_batched_together(make_held_client):
+    held = make_held_client(pixy_max_batch=4)
+    with ThreadPoolExecutor(4) as pool:
+        running = pool.submit(post, held.client, steps=1)
+        held.wait_until_running()
+        waiting = [pool.submit(post, held.client, steps=steps) for steps in (2, 3, 2)]
+        held.wait_until_queued(3)
+        held.release()
+        responses = [future.result(timeout=120) for future in (running, *waiting)]
+    assert [r.status_code for r in responses] == [200] * 4
+    assert [r.json()["steps"] for r in responses] == [1, 2, 3, 2]
+    sizes = batch_sizes(held.client)
+    assert (sizes["1.0"], sizes["2.0"], sizes["count"]) == (2.0, 3.0, 3.0), "batches of 1, 1 and the two 2-steps"
 
-    def one(steps: int) -> None:
-        barrier.wait()
-        assert client.post("/image/", json={"prompt": "x", "steps": steps}).status_code == 200
 
-    threads = [threading.Thread(target=one, args=(steps,)) for steps in (2, 3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    metrics = client.get("/metrics").text
-    assert 'pixy_generation_batch_size_bucket{le="1.0"} 2.0' in metrics
+def test_on_the_cpu_waiting_requests_are_batched_by_default(make_held_client, tiny_generator):
+    if tiny_generator.info.device != "cpu":
+        pytest.skip("the default batch of 4 is the CPU's; CUDA's is 1")
+    held = make_held_client(pixy_max_batch=None)
+    with ThreadPoolExecutor(4) as pool:
+        running = pool.submit(post, held.client, steps=2)
+        held.wait_until_running()
+        waiting = [pool.submit(post, held.client, steps=2, seed=seed) for seed in (1, 2, 3)]
+        held.wait_until_queued(3)
+        held.release()
+        responses = [future.result(timeout=120) for future in (running, *waiting)]
+    assert [r.status_code for r in responses] == [200] * 4
+    sizes = batch_sizes(held.client)
+    assert (sizes["1.0"], sizes["4.0"], sizes["count"]) == (1.0, 2.0, 2.0), "one alone, then the three waiting"
