@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import outside_connection
 
-LEAKS = ("Traceback", "pymysql", "SELECT", "/work", ".py\"", "File \"")
+LEAKS = ("Traceback", "pymysql", "SELECT", "/work", '.py"', 'File "')
 
 BAD_BODIES = [
     b"{not json",
@@ -48,11 +50,48 @@ def test_undecodable_json_names_the_body_not_a_position(client, body):
     assert response.json()["field"] == "body"
 
 
+def declare_and_post(app, *, length: int) -> tuple[int, int]:
+    """POST headers declaring ``length`` body bytes straight to the ASGI app.
+
+    Returns the status and how many times the app asked for the body.
+    """
+    reads: list[int] = []
+    statuses: list[int] = []
+
+    async def receive():
+        reads.append(1)
+        return {"type": "http.request", "body": b"z" * 4096, "more_body": True}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    headers = [(b"host", b"test"), (b"content-type", b"application/json"), (b"content-length", str(length).encode())]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/image/",
+        "raw_path": b"/image/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    return statuses[0], len(reads)
+
+
 def test_oversized_body_is_413_without_being_read(make_client):
     client = make_client(pixy_max_body_bytes=4096)
-    response = client.post("/image/", content=b'{"prompt": "' + b"x" * 100_000 + b'"}',
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/image/", content=b'{"prompt": "' + b"x" * 100_000 + b'"}', headers={"content-type": "application/json"}
+    )
     assert_clean_error(response, 413)
+    assert declare_and_post(client.app, length=100_000) == (413, 0)
 
 
 def test_oversized_chunked_body_is_413(make_client):
@@ -92,7 +131,7 @@ def test_anything_but_a_uuid_names_no_image_without_touching_the_database(make_c
 
 
 TRICKY_PROMPTS = [
-    "it's a \"quoted\" `prompt`",
+    'it\'s a "quoted" `prompt`',
     "'); DROP TABLE images; --",
     "100% %s %(guid)s {0} {prompt} $1 \\n \\\\",
     "<script>alert('x')</script> &amp; <b>bold</b>",
