@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -45,6 +46,13 @@ def test_q_filters_by_case_insensitive_substring(client, five):
     assert [d["prompt"] for d in client.get("/image/", params={"q": "%"}).json()] == ["100% pure"]
 
 
+def test_link_next_keeps_the_filter(client, five):
+    response = client.get("/image/", params={"q": "cat", "limit": 1})
+    link = response.headers["link"]
+    following = client.get(link[1 : link.index(">")])
+    assert [d["prompt"] for d in response.json() + following.json()] == ["a black CAT", "a Cat on a mat"]
+
+
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "many"}])
 def test_bad_paging_parameters_are_422(client, params):
     response = client.get("/image/", params=params)
@@ -74,7 +82,26 @@ def test_content_is_cacheable_with_a_strong_etag(make_client, storage):
     again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    for weak_list_or_any in (f"W/{first.headers['etag']}", f'"other", {first.headers["etag"]}', "*"):
+        assert client.get(url, headers={"If-None-Match": weak_list_or_any}).status_code == 304, weak_list_or_any
     head = client.head(url)
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"] == "image/png"
     assert head.headers["content-length"] == str(len(first.content))
+
+
+def test_detail_and_content_answer_while_a_generation_runs(make_client, make_held_client):
+    created = create(make_client(), "already here")
+    held = make_held_client()
+    with ThreadPoolExecutor(3) as pool:
+        generation = pool.submit(held.client.post, "/image/", json={"prompt": "slow", "steps": 1})
+        held.wait_until_running()
+        detail = pool.submit(held.client.get, f"/image/{created['guid']}")
+        content = pool.submit(held.client.get, f"/image/{created['guid']}/content")
+        try:
+            assert detail.result(timeout=30).json() == created
+            assert content.result(timeout=30).status_code == 200
+            assert not generation.done(), "the reads answered before the generation finished"
+        finally:
+            held.release()
+        assert generation.result(timeout=60).status_code == 200
