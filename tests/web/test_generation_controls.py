@@ -43,9 +43,24 @@ def test_same_seed_and_settings_give_identical_pixels(client):
     assert a.tobytes() == b.tobytes()
 
 
+def pixels(client, guid: str) -> bytes:
+    return Image.open(io.BytesIO(content(client, guid))).tobytes()
+
+
 def test_a_different_seed_gives_different_pixels(client):
     a, b = (post(client, seed=seed).json() for seed in (1, 2))
-    assert content(client, a["guid"]) != content(client, b["guid"])
+    assert pixels(client, a["guid"]) != pixels(client, b["guid"])
+
+
+def test_png_compress_level_changes_the_size_not_the_pixels(make_client):
+    pngs = {}
+    for level in (0, 9):
+        client = make_client(pixy_png_compress_level=level)
+        pngs[level] = content(client, post(client, seed=5, steps=1).json()["guid"])
+    stored, squeezed = (Image.open(io.BytesIO(png)) for png in (pngs[0], pngs[9]))
+    raw = len(stored.tobytes())
+    assert len(pngs[0]) > raw > len(pngs[9]), "level 0 stores the pixels uncompressed, level 9 compresses them"
+    assert stored.tobytes() == squeezed.tobytes()
 
 
 def test_server_chosen_seed_sent_back_reproduces_the_image(client):
@@ -55,7 +70,7 @@ def test_server_chosen_seed_sent_back_reproduces_the_image(client):
     assert first.tobytes() == second.tobytes()
 
 
-def test_png_carries_its_generation_record(client):
+def test_png_carries_its_generation_record(client, tiny_generator):
     detail = post(client, negative_prompt="smoke", seed=99, steps=3, guidance_scale=5.5).json()
     text = Image.open(io.BytesIO(content(client, detail["guid"]))).text
     lines = text["parameters"].split("\n")
@@ -65,6 +80,9 @@ def test_png_carries_its_generation_record(client):
     assert "CFG scale: 5.5, Seed: 99, Size: 128x128, Model: tiny" in lines[2]
     record = json.loads(text["pixyproxy"])
     assert {k: record[k] for k in detail} == detail
+    sampler = tiny_generator.info.sampler
+    assert record["sampler"] == sampler
+    assert f"Sampler: {sampler}, " in lines[2]
 
 
 @pytest.mark.parametrize(
