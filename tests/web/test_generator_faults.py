@@ -43,3 +43,12 @@ def test_a_generator_fault_is_a_clean_5xx_and_the_next_request_works(client, pro
         assert response.headers["retry-after"].isdigit()
     assert client.get("/image/").json() == []
     assert client.post("/image/", json={"prompt": "fine", "steps": 1}).status_code == 200
+
+
+def test_a_generation_past_the_timeout_is_a_500_that_says_so(make_held_client):
+    held = make_held_client(pixy_generation_timeout=0.2)
+    response = held.client.post("/image/", json={"prompt": "never in time", "steps": 1})
+    assert response.status_code == 500
+    assert "timed out" in response.json()["detail"]
+    held.release()
+    assert held.client.get("/image/").json() == []
