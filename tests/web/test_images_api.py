@@ -60,6 +60,15 @@ def test_content_is_a_png_that_opens(make_client, storage):
     assert image.size == (created["width"], created["height"])
 
 
+def test_other_spellings_of_a_uuid_name_the_same_image(client):
+    created = create(client)
+    guid = created["guid"]
+    png = client.get(f"/image/{guid}/content").content
+    for spelling in (guid.upper(), "{" + guid + "}", f"urn:uuid:{guid}", guid.replace("-", "")):
+        assert client.get(f"/image/{spelling}").json() == created, spelling
+        assert client.get(f"/image/{spelling}/content").content == png, spelling
+
+
 @pytest.mark.parametrize("suffix", ["", "/content"])
 def test_unknown_guid_is_404_json(client, suffix):
     response = client.get(f"/image/{uuid.uuid4()}{suffix}")
