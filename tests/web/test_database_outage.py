@@ -53,6 +53,8 @@ def test_a_generation_during_an_outage_is_503_and_stores_nothing(client, proxy):
 
 def test_internals_never_leak_in_outage_errors(client, proxy):
     proxy.down()
-    body = client.get("/image/").text
+    response = client.get("/image/")
+    assert response.status_code == 503
+    body = response.text
     for leak in ("pymysql", "OperationalError", "Can't connect", "127.0.0.1", str(proxy.port), "Traceback"):
         assert leak not in body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import torch
 
 
 def test_health_is_open_and_ok(make_client):
@@ -16,7 +17,9 @@ def test_health_is_open_and_ok(make_client):
 def test_ready_names_model_device_and_fallback(client):
     body = client.get("/ready").json()
     assert body["status"] == "ready" and body["database"] is True
-    assert (body["model"], body["device"], body["dtype"], body["fallback"]) == ("tiny", "cpu", "float32", False)
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # the fixture's PIXY_DEVICE is auto
+    dtype = "float16" if device == "cuda" else "float32"
+    assert (body["model"], body["device"], body["dtype"], body["fallback"]) == ("tiny", device, dtype, False)
 
 
 def test_ready_is_503_when_the_database_is_unreachable(make_client):
