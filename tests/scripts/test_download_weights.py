@@ -237,3 +237,50 @@ def test_an_interrupted_download_says_how_to_resume(tmp_path: Path, monkeypatch,
     monkeypatch.setattr(dw, "fetch", interrupt)
     assert dw.main(["--model", "someone/model", "--out", str(tmp_path / "out")]) == 130
     assert "run again to resume" in capsys.readouterr().err
+
+
+class FakeHub:
+    """``snapshot_download`` and ``hf_hub_download`` over a file list, resuming as the real ones do:
+    a file already in ``local_dir`` is kept unless ``force_download``. It can fail after ``budget`` files."""
+
+    def __init__(self, files: list[str], *, budget: int | None = None) -> None:
+        self.files, self.budget = files, budget
+        self.fetched: list[str] = []
+
+    def _get(self, name: str, local_dir: Path, force_download: bool) -> None:
+        target = Path(local_dir) / name
+        if target.exists() and not force_download:
+            return
+        if self.budget is not None and len(self.fetched) >= self.budget:
+            raise KeyboardInterrupt
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"weights of {name}")
+        self.fetched.append(name)
+
+    def snapshot_download(self, repo, *, local_dir, allow_patterns, ignore_patterns, force_download=False, **kw):
+        for name in filter_repo_objects(self.files, allow_patterns=allow_patterns, ignore_patterns=ignore_patterns):
+            self._get(name, local_dir, force_download)
+
+    def hf_hub_download(self, repo, filename, *, local_dir, force_download=False, **kw):
+        self._get(filename, local_dir, force_download)
+
+
+def test_a_second_run_continues_an_interrupted_download_without_refetching(tmp_path: Path, monkeypatch) -> None:
+    import huggingface_hub
+
+    out = tmp_path / "someone--model"
+    hub = FakeHub(SD_TURBO_FILES, budget=3)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", hub.snapshot_download)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hub.hf_hub_download)
+    monkeypatch.setattr(dw, "resolve_commit", lambda model, revision: ("a" * 40, SD_TURBO_FILES))
+    argv = ["--model", "someone/model", "--out", str(out), "--if-missing", "--no-verify"]
+
+    assert dw.main(argv) == 130
+    first_part = list(hub.fetched)
+    assert len(first_part) == 3 and not (out / "model_index.json").exists()
+
+    hub.budget = None
+    assert dw.main(argv) == 0
+    assert hub.fetched[:3] == first_part, "the first run's files are kept, not fetched again"
+    assert sorted(hub.fetched) == sorted(selected(SD_TURBO_FILES)), "every chosen file fetched exactly once"
+    assert hub.fetched[-1] == "model_index.json"
