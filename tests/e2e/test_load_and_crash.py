@@ -21,22 +21,25 @@ def post(url: str, **body) -> httpx.Response:
 def test_a_burst_beyond_the_queue_gets_503s_and_every_200_is_whole(settings, tmp_path):
     server = start_server(settings, tmp_path, PIXY_MAX_QUEUE="2")
     try:
-        list_times: list[float] = []
         done = threading.Event()
 
-        def read_while_busy() -> None:
+        def read_while_busy() -> list[tuple[int, float]]:
+            answers = []
             while not done.is_set():
                 started = time.monotonic()
-                assert httpx.get(f"{server.url}/image/", timeout=30).status_code == 200
-                list_times.append(time.monotonic() - started)
+                status = httpx.get(f"{server.url}/image/", timeout=30).status_code
+                answers.append((status, time.monotonic() - started))
                 time.sleep(0.05)
+            return answers
 
-        reader = threading.Thread(target=read_while_busy)
-        reader.start()
-        with ThreadPoolExecutor(max_workers=12) as pool:
-            responses = list(pool.map(lambda i: post(server.url, steps=40, seed=i), range(12)))
-        done.set()
-        reader.join()
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            reading = reader.submit(read_while_busy)
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                responses = list(pool.map(lambda i: post(server.url, steps=40, seed=i), range(12)))
+            done.set()
+            reads = reading.result()
+        assert reads and {status for status, _ in reads} == {200}
+        list_times = [seconds for _, seconds in reads]
 
         ok = [r.json() for r in responses if r.status_code == 200]
         busy = [r for r in responses if r.status_code == 503]
