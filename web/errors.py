@@ -50,6 +50,9 @@ def _native_body(error: ImageException, request_id: str) -> dict:
 
 def error_response(exc: Exception, *, request_id: str, path: str) -> JSONResponse:
     error = as_image_exception(exc)
+    if error is exc and error.status_code >= 500 and not isinstance(error, ServiceUnavailable):
+        # The client gets the safe message; the log gets the cause, under this request's id.
+        logger.error("%s: %s", type(error).__name__, error.message, exc_info=error)
     headers = {}
     if isinstance(error, ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after)

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -24,8 +25,14 @@ END = re.compile(r"REQUEST END (?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}
 
 
 def request_lines(server, request_id: str) -> list[re.Match]:
-    matches = (LINE.match(line) for line in server.lines())
-    return [m for m in matches if m and m["rid"] == request_id]
+    """The request's log lines, once its END is written: that happens after the client has the response."""
+    deadline = time.monotonic() + 10
+    while True:
+        matches = (LINE.match(line) for line in server.lines())
+        found = [m for m in matches if m and m["rid"] == request_id]
+        if any(m["kind"] == "END" for m in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def test_create_detail_list_content_and_unknown(server):
@@ -121,11 +128,6 @@ def broken_scheduler_model(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README promises a 500's details under its request id, but the generation worker thread logs "
-    "the traceback with request id '-': the request's context does not reach the worker",
-)
 def test_a_failed_generation_is_logged_with_its_traceback_under_the_request_id(settings, tmp_path):
     model = broken_scheduler_model(tmp_path / "broken")
     failing = start_server(settings, tmp_path, PIXY_MODEL=str(model), PIXY_STRICT_MODEL="1")
