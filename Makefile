@@ -32,8 +32,9 @@ run: db
 test: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
-lint: setup
+lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: db
 	HF_HUB_OFFLINE=1 $(PY) -m bench $(ARGS)
