@@ -32,7 +32,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.settings import get_settings  # noqa: E402
-from service.generator.source import FP16, INDEX_FILE, find_local, has_fp16, load_pipeline, local_name, quiet_libraries  # noqa: E402
+from service.generator.source import (  # noqa: E402
+    FP16,
+    INDEX_FILE,
+    find_local,
+    has_fp16,
+    load_pipeline,
+    local_name,
+    quiet_libraries,
+)
 
 HUB_TIMEOUT = float(os.environ.get("HF_HUB_ETAG_TIMEOUT") or 5)
 """Seconds to wait for the Hub to connect or answer a metadata request, so an unreachable Hub fails fast.
