@@ -3,75 +3,26 @@
 Playwright drives Debian's /usr/bin/chromium: Playwright's own browser download cannot work
 here. ``.ci/run`` installs the package when it is missing; without it these tests are skipped.
 Some tests answer the JSON API from Playwright routes instead of the server, to check paging
-and the API-key flow independently of what the server implements.
+independently of what the server implements; the API-key flow is in test_gallery_keys.py.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
 from core.settings import ROOT
-from tests.browser.conftest import CHROMIUM
+from tests.browser.pages import BROWSER, fake_item, generate_in_page, is_content_url, is_list_url, png_bytes
 from tests.server import Server
 
 ARTIFACTS = ROOT / "test-artifacts"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
-    ),
-]
-
-
-def png_bytes(color: tuple[int, int, int] = (90, 120, 200)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def fake_item(n: int, **extra) -> dict:
-    guid = f"00000000-0000-4000-8000-{n:012d}"
-    return {
-        "guid": guid,
-        "filename": f"{guid}.png",
-        "prompt": f"fake image {n}",
-        "negative_prompt": "",
-        "seed": n,
-        "steps": 4,
-        "guidance_scale": 7.5,
-        "width": 64,
-        "height": 64,
-        "model": "fake",
-        "created_at": "2025-01-01T12:00:00",
-        "generation_ms": 10,
-    } | extra
-
-
-def is_list_url(url: str) -> bool:
-    return urlparse(url).path in ("/image/", "/image")
-
-
-def is_content_url(url: str) -> bool:
-    path = urlparse(url).path
-    return path.startswith("/image/") and path.endswith("/content")
-
-
-def generate_in_page(page: Page, prompt: str) -> None:
-    before = page.locator(".thumb").count()
-    page.fill("#prompt", prompt)
-    page.click("#generate")
-    expect(page.locator(".thumb")).to_have_count(before + 1)
-    expect(page.locator(".thumb").first).to_have_attribute("data-loaded", "true")
+pytestmark = BROWSER
 
 
 def test_page_and_assets_are_served(server):
@@ -217,70 +168,3 @@ def test_load_more_pages_with_limit_and_offset(page: Page, server: Server, honou
     expect(thumbs.last).to_have_attribute("data-loaded", "true")
     assert thumbs.first.get_attribute("data-guid") == items[0]["guid"]
     assert thumbs.last.get_attribute("data-guid") == items[29]["guid"]
-
-
-def test_api_key_is_asked_for_stored_and_sent(page: Page, server: Server):
-    """The key flow against a mocked API that wants X-API-Key: k1 on every JSON and content call."""
-    created = fake_item(7, prompt="keyed fake")
-    seen_keys: list[str | None] = []
-
-    def guarded(route: Route) -> None:
-        key = route.request.headers.get("x-api-key")
-        seen_keys.append(key)
-        if key != "k1":
-            body = {"detail": "missing or invalid API key"}
-            route.fulfill(status=401, content_type="application/json", body=json.dumps(body))
-        elif is_content_url(route.request.url):
-            route.fulfill(status=200, content_type="image/png", body=png_bytes((200, 80, 60)))
-        elif route.request.method == "POST":
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(created))
-        else:
-            route.fulfill(status=200, content_type="application/json", body="[]")
-
-    page.route(lambda url: urlparse(url).path.startswith("/image"), guarded)
-    page.goto(server.url + "/")
-
-    key_dialog = page.locator("#key-dialog")
-    expect(key_dialog).to_be_visible()
-    expect(page.locator("#key-reason")).to_contain_text("missing or invalid API key")
-    page.fill("#api-key", "k1")
-    page.click("#key-save")
-    expect(key_dialog).to_be_hidden()
-    expect(page.locator("#empty")).to_be_visible()
-    assert page.evaluate("localStorage.getItem('pixyproxy.apiKey')") == "k1"
-    assert seen_keys == [None, "k1"]
-
-    generate_in_page(page, "keyed fake")
-    assert set(seen_keys[2:]) == {"k1"}
-    expect(key_dialog).to_be_hidden()
-
-    # A rejected key: asked once, the retry fails too, and the detail is shown.
-    page.evaluate("localStorage.setItem('pixyproxy.apiKey', 'wrong')")
-    page.fill("#prompt", "again")
-    page.click("#generate")
-    expect(key_dialog).to_be_visible()
-    page.fill("#api-key", "still-wrong")
-    page.click("#key-save")
-    expect(page.locator("#message")).to_contain_text("missing or invalid API key")
-    expect(key_dialog).to_be_hidden()
-    expect(page.locator("#generate")).to_be_enabled()
-
-
-def test_api_keys_against_the_real_server(page: Page, keyed_server: Server):
-    with httpx.Client(base_url=keyed_server.url, timeout=30) as http:
-        assert http.get("/image/").status_code == 401, "the server enforces PIXY_API_KEYS"
-        assert http.get("/").status_code == 200, "the page itself must load without a key"
-        assert http.get("/static/gallery.js").status_code == 200
-
-    page.goto(keyed_server.url + "/")
-    expect(page.locator("#key-dialog")).to_be_visible()
-    page.fill("#api-key", "k1")
-    page.click("#key-save")
-    expect(page.locator("#key-dialog")).to_be_hidden()
-    expect(page.locator("#empty")).to_be_visible()
-    expect(page.locator("#message")).to_be_hidden()
-
-    generate_in_page(page, "a key-guarded teapot")
-    assert page.locator(".thumb img").first.get_attribute("src").startswith("blob:")
-    page.locator(".thumb").first.click()
-    expect(page.locator("#d-prompt")).to_have_text("a key-guarded teapot")
