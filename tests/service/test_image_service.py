@@ -74,6 +74,15 @@ def test_list_passes_the_page_through(service, repository):
     assert repository.calls[-1] == ("list", PageQuery(limit=2, offset=1))
 
 
+def test_a_before_cursor_is_canonicalised_and_a_non_uuid_one_is_not_found(service, repository):
+    guid = str(uuid.uuid4())
+    service.list(PageQuery(before="{" + guid.upper() + "}"))
+    assert repository.calls[-1] == ("list", PageQuery(before=guid))
+    with pytest.raises(ImageNotFound):
+        service.list(PageQuery(before="nope"))
+    assert len(repository.calls) == 1
+
+
 def test_invalid_input_reaches_neither_generator_nor_repository(service, generator, repository):
     with pytest.raises(InvalidInput) as caught:
         service.create({"prompt": "a cat", "steps": 999})
