@@ -69,6 +69,13 @@ class DatabaseUnavailable(ServiceUnavailable):
     default_message = "database unavailable, try again shortly"
 
 
+class DatabaseBusy(ServiceUnavailable):
+    """Every pooled connection stayed in use for the whole wait."""
+
+    default_message = "database busy, try again shortly"
+    retry_after = 1
+
+
 class GeneratorBusy(ServiceUnavailable):
     default_message = "generator busy, try again shortly"
     retry_after = 2

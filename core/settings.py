@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     db_name: str = "pixyproxy"
     db_connect_timeout: float = 3.0
     db_read_timeout: float = 10.0
+    # A hard ceiling on MySQL connections; a unit of work waits db_pool_timeout for one, then answers 503.
+    db_pool_max: int = Field(default=10, ge=1)
+    db_pool_timeout: float = Field(default=5.0, gt=0)
 
     pixy_host: str = "0.0.0.0"
     pixy_port: int = 8001

@@ -10,6 +10,7 @@ import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import DictCursor
 
+from core.exceptions import DatabaseBusy
 from core.settings import Settings
 from data.errors import translate_errors
 
@@ -43,6 +44,8 @@ def _close(conn: Connection) -> None:
 class Pool:
     """Idle connections of one database, handed to one unit of work at a time and checked before reuse.
 
+    At most ``db_pool_max`` units of work hold a connection at once; a new one is opened only when none is
+    idle, so no more than that many are ever open. Waiting longer than ``db_pool_timeout`` is ``DatabaseBusy``.
     Every use is wrapped in ``translate_errors``, so callers see ``core`` exceptions, never the driver's.
     """
 
@@ -50,6 +53,13 @@ class Pool:
         self.settings = settings
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(settings.db_pool_max)
+        self._in_use = 0
+
+    @property
+    def in_use(self) -> int:
+        """Units of work holding a connection now."""
+        return self._in_use
 
     def connection(self) -> AbstractContextManager[Connection]:
         """For reads: the unit of work ends with a rollback, so the next user starts with no open snapshot."""
@@ -68,14 +78,24 @@ class Pool:
     @contextmanager
     def _use(self, *, commit: bool) -> Iterator[Connection]:
         with translate_errors():
-            conn = self._take()
+            if not self._slots.acquire(timeout=self.settings.db_pool_timeout):
+                raise DatabaseBusy()
             try:
-                yield conn
-                conn.commit() if commit else conn.rollback()
-            except BaseException:
-                _close(conn)
-                raise
-            self._give(conn)
+                conn = self._take()
+                with self._lock:
+                    self._in_use += 1
+                try:
+                    yield conn
+                    conn.commit() if commit else conn.rollback()
+                except BaseException:
+                    _close(conn)
+                    raise
+                finally:
+                    with self._lock:
+                        self._in_use -= 1
+                self._give(conn)
+            finally:
+                self._slots.release()
 
     def _take(self) -> Connection:
         while True:
@@ -91,7 +111,7 @@ class Pool:
 
     def _give(self, conn: Connection) -> None:
         with self._lock:
-            if len(self._idle) < MAX_IDLE:
+            if len(self._idle) < min(MAX_IDLE, self.settings.db_pool_max):
                 self._idle.append(conn)
                 return
         _close(conn)
