@@ -113,21 +113,32 @@ class GenerationWorker:
     def _loop(self) -> None:
         while (batch := self._take_batch()) is not None:
             live = [job for job in batch if job.future.set_running_or_notify_cancel()]
-            started = time.perf_counter()
             try:
-                results = self.generator.generate([job.params for job in live]) if live else []
-                if self.on_batch and live:
-                    self.on_batch(time.perf_counter() - started, len(live))
-            except ImageException as exc:
-                for job in live:
-                    job.future.set_exception(exc)
-            except BaseException as exc:  # the worker must outlive any generator fault
-                logger.exception("generator raised outside its contract")
-                for job in live:
-                    job.future.set_exception(exc)
-            else:
-                for job, result in zip(live, results, strict=True):
-                    job.future.set_result(result)
+                if len(live) > 1 and not self._run(live, settle_failures=False):
+                    # One bad member must not sink the others: retry alone, so only the guilty one fails.
+                    logger.warning("a batch of %d failed; retrying its requests one by one", len(live))
+                    for job in live:
+                        self._run([job], settle_failures=True)
+                elif len(live) == 1:
+                    self._run(live, settle_failures=True)
             finally:
                 with self._cond:
                     self._running = 0
+
+    def _run(self, jobs: list[_Job], *, settle_failures: bool) -> bool:
+        """One pipeline call; True when it succeeded. A failure is set on the futures only if asked."""
+        started = time.perf_counter()
+        try:
+            results = self.generator.generate([job.params for job in jobs])
+            if self.on_batch:
+                self.on_batch(time.perf_counter() - started, len(jobs))
+        except BaseException as exc:  # the worker must outlive any generator fault
+            if not isinstance(exc, ImageException):
+                logger.exception("generator raised outside its contract")
+            if settle_failures:
+                for job in jobs:
+                    job.future.set_exception(exc)
+            return False
+        for job, result in zip(jobs, results, strict=True):
+            job.future.set_result(result)
+        return True

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from core.content import ImageContent
+from core.exceptions import GenerationFailed
 from core.models import GenerationParams, ImageDetail, PageQuery
 from data.images import ImageRepository
 from service.generated import GeneratedImage, GeneratorInfo
@@ -26,12 +27,16 @@ def noise(seed: int) -> Image.Image:
 
 
 class FakeGenerator:
-    """Records each batch; blocks while ``gate`` is clear; raises queued ``failures`` in turn."""
+    """Records each batch; blocks while ``gate`` is clear; raises queued ``failures`` in turn.
+
+    A batch holding a prompt in ``poisoned`` fails whole, as a tokenizer error fails a pipeline call.
+    """
 
     def __init__(self) -> None:
         self.info = GeneratorInfo(model="fake/model", device="cpu", dtype="float32", sampler="Fake", profile=PROFILE)
         self.batches: list[list[GenerationParams]] = []
         self.failures: list[BaseException] = []
+        self.poisoned: set[str] = set()
         self.gate = threading.Event()
         self.gate.set()
         self.started = threading.Event()
@@ -46,6 +51,8 @@ class FakeGenerator:
         self.gate.wait(timeout=10)
         if self.failures:
             raise self.failures.pop(0)
+        if any(p.prompt in self.poisoned for p in batch):
+            raise GenerationFailed()
         return [GeneratedImage(image=noise(p.seed), params=p, elapsed_ms=7) for p in batch]
 
 

@@ -135,3 +135,13 @@ def test_stop_tolerates_a_pending_future_the_caller_cancelled(make_worker, gener
     assert abandoned.cancel()
     worker.stop(timeout=0.1)
     assert isinstance(pending.exception(timeout=WAIT), GeneratorBusy)
+
+
+def test_a_poisoned_request_fails_alone_and_its_batch_mates_succeed(make_worker, generator):
+    generator.poisoned.add("seed 2")
+    worker = make_worker(start=False, max_batch=4, batch_wait_ms=2000)
+    futures = [worker.submit(params(seed)) for seed in range(4)]
+    worker.start()
+    assert isinstance(futures[2].exception(timeout=WAIT), GenerationFailed)
+    assert [futures[i].result(timeout=WAIT).params.seed for i in (0, 1, 3)] == [0, 1, 3]
+    assert generator.batch_sizes == [4, 1, 1, 1, 1]

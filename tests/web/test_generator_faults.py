@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -10,14 +12,18 @@ from web.app import create_app
 
 
 class FlakyGenerator:
-    """The tiny generator, failing on prompts that ask for it."""
+    """The tiny generator, failing on prompts that ask for it; a "poison" prompt fails its whole batch."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.info = inner.info
+        self.batch_sizes: list[int] = []
 
     def generate(self, batch):
+        self.batch_sizes.append(len(batch))
         prompt = batch[0].prompt
+        if any(p.prompt.startswith("poison") for p in batch):
+            raise GenerationFailed()
         if prompt.startswith("fail"):
             raise GenerationFailed()
         if prompt.startswith("oom"):
@@ -43,6 +49,19 @@ def test_a_generator_fault_is_a_clean_5xx_and_the_next_request_works(client, pro
         assert response.headers["retry-after"].isdigit()
     assert client.get("/image/").json() == []
     assert client.post("/image/", json={"prompt": "fine", "steps": 1}).status_code == 200
+
+
+def test_a_poisoned_request_fails_alone_and_the_three_batched_with_it_succeed(settings, tiny_generator):
+    settings = type(settings)(**(settings.model_dump() | {"pixy_max_batch": 4, "pixy_batch_wait_ms": 5000}))
+    prompts = ["fine 1", "fine 2", "poison", "fine 3"]
+    generator = FlakyGenerator(tiny_generator)
+    with TestClient(create_app(settings, generator=generator)) as test_client:
+        with ThreadPoolExecutor(4) as pool:
+            body = {"steps": 1, "width": 64, "height": 64}
+            answers = list(pool.map(lambda p: test_client.post("/image/", json={"prompt": p} | body), prompts))
+        assert [a.status_code for a in answers] == [200, 200, 500, 200]
+        assert generator.batch_sizes == [4, 1, 1, 1, 1]
+        assert sorted(i["prompt"] for i in test_client.get("/image/").json()) == ["fine 1", "fine 2", "fine 3"]
 
 
 def test_a_generation_past_the_timeout_is_a_500_that_says_so(make_held_client):
