@@ -9,12 +9,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SEED_MAX = 2**32 - 1
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+# Bidi overrides and isolates reorder how a prompt reads in a log or a gallery without changing what it is.
+_BIDI = {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def _refused(code: int) -> str | None:
+    if code < 32 or 127 <= code <= 0x9F:
+        return "control character"
+    if code in _BIDI:
+        return "bidirectional override"
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate: JSON lets it through, the tokenizer then fails the batch
+        return "lone surrogate"
+    return None
 
 
 def _reject_controls(value: str) -> str:
+    """Refuse what no prompt needs: C0 and C1 controls (tab and newlines aside), bidi overrides, surrogates."""
     for char in value:
-        if (ord(char) < 32 or ord(char) == 127) and char not in _ALLOWED_CONTROLS:
-            raise ValueError(f"control character U+{ord(char):04X} is not allowed")
+        kind = None if char in _ALLOWED_CONTROLS else _refused(ord(char))
+        if kind:
+            raise ValueError(f"{kind} U+{ord(char):04X} is not allowed")
     return value
 
 

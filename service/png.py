@@ -14,10 +14,16 @@ from core.models import ImageDetail
 RECORD_KEY = "pixyproxy"
 
 
+def one_line(text: str) -> str:
+    """Fold line breaks to spaces: A1111 readers take each line as a field, so a newline could forge one."""
+    return " ".join(text.splitlines())
+
+
 def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
-    lines = [detail.prompt]
+    """The A1111 ``parameters`` text; the exact prompts are in the ``pixyproxy`` JSON chunk."""
+    lines = [one_line(detail.prompt)]
     if detail.negative_prompt:
-        lines.append(f"Negative prompt: {detail.negative_prompt}")
+        lines.append(f"Negative prompt: {one_line(detail.negative_prompt)}")
     lines.append(
         f"Steps: {detail.steps}, Sampler: {sampler}, CFG scale: {detail.guidance_scale}, "
         f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, Model: {detail.model}"
