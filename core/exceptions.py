@@ -53,6 +53,16 @@ class PayloadTooLarge(ImageException):
     default_message = "request body too large"
 
 
+class UnsupportedMediaType(ImageException):
+    status_code = 415
+    default_message = "the body must be application/json"
+
+
+class RequestTimeout(ImageException):
+    status_code = 408
+    default_message = "the request body arrived too slowly"
+
+
 class Unauthorized(ImageException):
     status_code = 401
     default_message = "missing or invalid API key"

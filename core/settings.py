@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     db_name: str = "pixyproxy"
     db_connect_timeout: float = 3.0
     db_read_timeout: float = 10.0
+    # /ready gives up on a slow ping after this, so a stuck database reads as not ready, quickly.
+    pixy_ready_timeout: float = Field(default=2.0, gt=0)
     # A hard ceiling on MySQL connections; a unit of work waits db_pool_timeout for one, then answers 503.
     db_pool_max: int = Field(default=10, ge=1)
     db_pool_timeout: float = Field(default=5.0, gt=0)
@@ -52,9 +54,17 @@ class Settings(BaseSettings):
     pixy_max_guidance: float = Field(default=30.0, ge=0)
     pixy_max_prompt_chars: int = Field(default=2000, ge=1)
     pixy_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Slow clients (slowloris): the request head, and then the body, must arrive within these seconds.
+    pixy_header_timeout: float = Field(default=10.0, gt=0)
+    pixy_body_timeout: float = Field(default=30.0, gt=0)
 
     pixy_api_keys: SecretStr = SecretStr("")
     pixy_cors_origins: str = ""
+    # Absolute URLs handed to clients (OpenAI ``url``) start here, never from the request's Host.
+    pixy_public_url: str = ""
+    # With keys set, /metrics and the API docs need one too unless opened here.
+    pixy_public_metrics: bool = False
+    pixy_public_docs: bool = False
 
     @field_validator("pixy_models_dir", "pixy_images_dir")
     @classmethod

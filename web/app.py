@@ -17,7 +17,7 @@ from web.body_limit import BodyLimitMiddleware
 from web.metrics import Metrics
 from web.request_log import RequestLogMiddleware, record_route
 from web.routes import gallery, images, openai, ops
-from web.security import require_api_key
+from web.security import ApiKeyMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,20 @@ def _lifespan(generator: ImageGenerator | None) -> Callable[[FastAPI], AbstractA
 def create_app(settings: Settings | None = None, *, generator: ImageGenerator | None = None) -> FastAPI:
     """Build the app. Tests pass their own settings, and may pass a ready generator."""
     settings = settings or get_settings()
-    app = FastAPI(title="PixyProxy", lifespan=_lifespan(generator), dependencies=[Depends(record_route)])
+    # No slash redirects: their absolute Location would echo the client's Host (both /image forms are routed).
+    app = FastAPI(
+        title="PixyProxy",
+        lifespan=_lifespan(generator),
+        dependencies=[Depends(record_route)],
+        redirect_slashes=False,
+    )
     app.state.settings = settings
     app.state.metrics = Metrics()
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.pixy_max_body_bytes)
+    # Outside the body cap, so a client without a key is refused before its body is read; inside CORS,
+    # so a browser can read the 401.
+    app.add_middleware(ApiKeyMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -54,12 +64,10 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
             expose_headers=["X-Request-ID", "X-Total-Count", "Link", "ETag", "Retry-After"],
         )
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.pixy_max_body_bytes)
     # Outermost, so requests refused before routing (404, 405, 413) are logged and answered in JSON too.
     app.add_middleware(RequestLogMiddleware, on_error=errors.error_app, on_finish=app.state.metrics.observe_request)
-    protected = [Depends(require_api_key)]
-    app.include_router(images.router, dependencies=protected)
-    app.include_router(openai.router, dependencies=protected)
+    app.include_router(images.router)
+    app.include_router(openai.router)
     app.include_router(ops.router)
     app.include_router(gallery.router)
     return app

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from core.models import GenerationRequest, ImageDetail, PageQuery
-from web.deps import ImageServiceDep
+from web.deps import ImageServiceDep, SettingsDep
 from web.responses import png_response
 
 router = APIRouter(prefix="/image", tags=["images"])
 IMMUTABLE = "public, max-age=31536000, immutable"
+# With keys, a shared cache must not hand one key holder's image to a client without a key.
+KEYED = {"Cache-Control": "private, max-age=31536000, immutable", "Vary": "Authorization, X-API-Key"}
+
+
+def _cache_headers(*, keyed: bool) -> dict[str, str]:
+    return dict(KEYED) if keyed else {"Cache-Control": IMMUTABLE}
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -44,7 +51,8 @@ def list_images(
     response.headers["X-Total-Count"] = str(service.count(page.q))
     if len(images) == limit:
         params = {"limit": limit, "before": images[-1].guid} | ({"q": q} if q else {})
-        response.headers["Link"] = f'<{request.url.replace_query_params(**params)}>; rel="next"'
+        # Relative (RFC 8288 allows it), so a forged Host header is never reflected.
+        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
     return images
 
 
@@ -66,12 +74,13 @@ def get_image_content(
     request: Request,
     guid: str,
     service: ImageServiceDep,
+    settings: SettingsDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The image's PNG bytes, cacheable forever: content never changes under a guid."""
     content = service.content(guid)
     etag = f'"{content.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    headers = {"ETag": etag} | _cache_headers(keyed=bool(settings.api_keys))
     if _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return png_response(content, headers=headers, head=request.method == "HEAD")

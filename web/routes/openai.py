@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from core.exceptions import InvalidInput
+from core.exceptions import InvalidInput, UnsupportedMediaType
 from core.models import ImageDetail
 from service.images import ImageService
-from web.deps import ImageServiceDep
+from web.deps import ImageServiceDep, SettingsDep
 from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse
 
 PREFIX = "/v1"
@@ -22,11 +22,19 @@ router = APIRouter(prefix=PREFIX, tags=["openai"])
 _BODY_SCHEMA = {"requestBody": {"content": {"application/json": {"schema": OpenAIImageRequest.model_json_schema()}}}}
 
 
+def is_json(content_type: str | None) -> bool:
+    """application/json or a +json type: a cross-site page cannot send these without a CORS preflight."""
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 async def json_body(request: Request) -> Any:
     """The parsed body, or None when it is not JSON: the route answers that with OpenAI's 400, not a 422."""
+    if not is_json(request.headers.get("content-type")):
+        raise UnsupportedMediaType()
     try:
         return await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         return None
 
 
@@ -54,12 +62,15 @@ def _as_openai(detail: ImageDetail, *, response_format: str, base_url: str, serv
     response_model_exclude_none=True,
     openapi_extra=_BODY_SCHEMA,
 )
-def create_images(request: Request, service: ImageServiceDep, raw: Any = Depends(json_body)) -> OpenAIImagesResponse:
+def create_images(
+    request: Request, service: ImageServiceDep, settings: SettingsDep, raw: Any = Depends(json_body)
+) -> OpenAIImagesResponse:
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
     with _size_names_width_and_height(body):
         details = service.create_many(body.generation_request(), n=body.n or 1)
-    base_url = str(request.base_url)
+    # OpenAI's url must be absolute: the configured public URL, else (as before) the request's own.
+    base_url = settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)
     response_format = body.response_format or "url"
     data = [_as_openai(d, response_format=response_format, base_url=base_url, service=service) for d in details]
     return OpenAIImagesResponse(created=int(time.time()), data=data)
