@@ -19,7 +19,6 @@ logger = logging.getLogger(__name__)
 
 INSERT_BLOB = "INSERT INTO image_blobs (guid, content) VALUES (%(guid)s, %(content)s)"
 SELECT_BLOB_CHUNK = "SELECT SUBSTRING(content, %(start)s, %(size)s) AS chunk FROM image_blobs WHERE guid = %(guid)s"
-SELECT_BLOB_EXISTS = "SELECT 1 AS present FROM image_blobs WHERE guid = %(guid)s"
 TEMP_SUFFIX = ".part"
 
 
@@ -76,7 +75,11 @@ class DiskStore(ContentStore):
 
     def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
         path = self.path_for(guid)
-        return ImageContent(sha256=sha256, size=size, file=path) if path.is_file() else None
+        try:
+            handle = path.open("rb")  # opened now: a delete from here on cannot cut the response short
+        except FileNotFoundError:  # deleted since the row was read
+            return None
+        return ImageContent(sha256=sha256, size=size, file=path, handle=handle)
 
     def sweep(self, known_guids: Iterable[str]) -> list[str]:
         for leftover in self.directory.glob(f"*{TEMP_SUFFIX}"):
@@ -104,26 +107,36 @@ class MySQLStore(ContentStore):
         """The rolled-back transaction already took the BLOB with it."""
 
     def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
-        with conn.cursor() as cur:
-            cur.execute(SELECT_BLOB_EXISTS, {"guid": guid})
-            if cur.fetchone() is None:
-                return None
-        return ImageContent(sha256=sha256, size=size, stream=lambda: self._stream(guid))
+        """The whole BLOB, read on the caller's connection, in the snapshot that saw the row.
 
-    def _stream(self, guid: str) -> Iterator[bytes]:
-        """Read the BLOB a chunk at a time on a connection of its own, held only while sending."""
-        with self.pool.connection() as conn:
-            start = 1
-            while True:
-                with conn.cursor() as cur:
-                    cur.execute(SELECT_BLOB_CHUNK, {"guid": guid, "start": start, "size": CHUNK_BYTES})
-                    row = cur.fetchone()
-                chunk = row["chunk"] if row else b""
-                if chunk:
-                    yield chunk
-                if len(chunk) < CHUNK_BYTES:
-                    return
-                start += CHUNK_BYTES
+        Read now rather than while sending: a delete cannot cut the response short, and a slow client
+        holds no connection. The size is bounded by the generation limits (PIXY_MAX_PIXELS).
+        """
+        chunks = list(self._read(conn, guid))
+        if not chunks:
+            return None
+        data = b"".join(chunks)
+        return ImageContent(sha256=sha256, size=len(data), stream=lambda: _pieces(data))
+
+    def _read(self, conn: Connection, guid: str) -> Iterator[bytes]:
+        """Chunk by chunk, so no single packet approaches max_allowed_packet."""
+        start = 1
+        while True:
+            with conn.cursor() as cur:
+                cur.execute(SELECT_BLOB_CHUNK, {"guid": guid, "start": start, "size": CHUNK_BYTES})
+                row = cur.fetchone()
+            if row is None:
+                return
+            yield row["chunk"]
+            if len(row["chunk"]) < CHUNK_BYTES:
+                return
+            start += CHUNK_BYTES
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), CHUNK_BYTES):
+        yield bytes(view[start : start + CHUNK_BYTES])
 
 
 def make_store(settings: Settings, pool: Pool) -> ContentStore:

@@ -64,7 +64,7 @@ class RequestLogMiddleware:
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        status = {"code": 500, "sent": False}
+        status = {"code": 500, "sent": False, "done": False}
         logger.info("REQUEST START")
 
         async def send_with_id(message: Message) -> None:
@@ -72,6 +72,8 @@ class RequestLogMiddleware:
                 status["code"], status["sent"] = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                status["done"] = True
             await send(message)
 
         try:
@@ -83,14 +85,17 @@ class RequestLogMiddleware:
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             route = scope["state"].get("route") or "-"
+            # Headers went out but the body never finished (the app failed mid-body, or the client left).
+            aborted = status["sent"] and not status["done"]
             logger.info(
-                "REQUEST END %s %s %s route=%s %.1fms",
+                "REQUEST END %s %s %s route=%s %.1fms%s",
                 scope["method"],
                 scope["path"],
                 status["code"],
                 route,
                 elapsed,
+                " aborted" if aborted else "",
             )
             if self.on_finish:
-                self.on_finish(scope["method"], route, status["code"], elapsed / 1000)
+                self.on_finish(scope["method"], route, "aborted" if aborted else status["code"], elapsed / 1000)
             request_id_var.reset(token)

@@ -1,9 +1,9 @@
-"""How stored content goes out: a file is sent as it is, anything else is streamed."""
+"""How stored content goes out: streamed from what the store fetched, never re-opened by path."""
 
 from __future__ import annotations
 
 from fastapi import Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from core.content import ImageContent
 
@@ -11,9 +11,9 @@ PNG = "image/png"
 
 
 def png_response(content: ImageContent, *, headers: dict[str, str], head: bool = False) -> Response:
-    if content.file is not None:
-        return FileResponse(content.file, media_type=PNG, headers=headers)
+    # Not FileResponse: it opens the path again when sending, after a delete may have removed it.
     headers = headers | {"Content-Length": str(content.size)}
     if head:
+        content.close()
         return Response(media_type=PNG, headers=headers)
     return StreamingResponse(content.chunks(), media_type=PNG, headers=headers)

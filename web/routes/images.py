@@ -82,5 +82,6 @@ def get_image_content(
     etag = f'"{content.sha256}"'
     headers = {"ETag": etag} | _cache_headers(keyed=bool(settings.api_keys))
     if _matches(if_none_match, etag):
+        content.close()
         return Response(status_code=304, headers=headers)
     return png_response(content, headers=headers, head=request.method == "HEAD")
