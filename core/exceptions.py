@@ -63,6 +63,13 @@ class RequestTimeout(ImageException):
     default_message = "the request body arrived too slowly"
 
 
+class RequestAbandoned(ImageException):
+    """The client went away before its images were made: nothing is stored, and no one reads the answer."""
+
+    status_code = 499  # nginx's "client closed request", so the request log tells it from a failure
+    default_message = "the client disconnected before its images were made"
+
+
 class Unauthorized(ImageException):
     status_code = 401
     default_message = "missing or invalid API key"

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     pixy_max_pixels: int = Field(default=1536 * 1536, ge=64 * 64)
     pixy_max_guidance: float = Field(default=30.0, ge=0)
     pixy_max_prompt_chars: int = Field(default=2000, ge=1)
+    # steps x megapixels x n per request. None: 250 on CUDA (any one image the limits above allow), 60 on CPU.
+    pixy_max_cost: float | None = Field(default=None, gt=0)
     pixy_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Slow clients (slowloris): the request head, and then the body, must arrive within these seconds.
     pixy_header_timeout: float = Field(default=10.0, gt=0)

@@ -40,6 +40,10 @@ class ImageRepository(ABC):
     def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None: ...
 
     @abstractmethod
+    def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:
+        """Add every image or none: one transaction."""
+
+    @abstractmethod
     def get(self, guid: str) -> ImageDetail | None: ...
 
     @abstractmethod

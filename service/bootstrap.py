@@ -47,6 +47,17 @@ def default_max_batch(settings: Settings, device: str) -> int:
     return settings.pixy_max_batch or (4 if device == "cpu" else 1)
 
 
+def default_max_cost(settings: Settings, device: str) -> float:
+    """250 on CUDA: any one image the other limits allow (100 steps at 1536x1536 is 236), not four.
+
+    60 on the CPU, where one unit took about 1.2 s (4 x 100 steps at 1536x1536 ran ~19 minutes):
+    about a minute and a quarter of work, which still fits four 512x512 images at 50 steps (52).
+    """
+    if settings.pixy_max_cost is not None:
+        return settings.pixy_max_cost
+    return 250.0 if device.startswith("cuda") else 60.0
+
+
 def _prepare_database(settings: Settings, repository: MySQLImageRepository) -> None:
     """Create tables and clear interrupted writes; a database that is down now may come back."""
     try:
@@ -84,7 +95,7 @@ def bootstrap(
         repository=repository,
         worker=worker,
         info=generator.info,
-        limits=Limits.from_settings(settings),
+        limits=Limits.from_settings(settings, max_cost=default_max_cost(settings, generator.info.device)),
         compress_level=settings.pixy_png_compress_level,
         timeout=settings.pixy_generation_timeout,
     )

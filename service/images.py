@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from core.content import ImageContent
-from core.exceptions import GenerationFailed, GeneratorBusy, ImageNotFound
+from core.exceptions import GenerationFailed, ImageNotFound, RequestAbandoned
 from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail, PageQuery
 from data.images import ImageRepository
 from service.generated import GeneratedImage, GeneratorInfo
-from service.params import Limits, resolve, revalidate
+from service.params import Limits, check_cost, resolve, revalidate
 from service.png import encode_png
 from service.worker import GenerationWorker
+
+# How often a waiting request looks whether its client has gone.
+ABANDON_POLL_S = 0.1
 
 
 def canonical_guid(guid: str) -> str:
@@ -53,32 +58,46 @@ class ImageService:
         # The one revalidation of what the web layer sends, as the service's contract asks.
         return resolve(revalidate(request), self.info.profile, self.limits)
 
-    def create(self, request: GenerationRequest | dict) -> ImageDetail:
-        return self.create_many(request, n=1)[0]
+    def create(self, request: GenerationRequest | dict, *, abandoned: threading.Event | None = None) -> ImageDetail:
+        return self.create_many(request, n=1, abandoned=abandoned)[0]
 
-    def create_many(self, request: GenerationRequest | dict, *, n: int) -> list[ImageDetail]:
-        """``n`` images with seeds seed, seed+1, …; all are queued before any is awaited."""
+    def create_many(
+        self, request: GenerationRequest | dict, *, n: int, abandoned: threading.Event | None = None
+    ) -> list[ImageDetail]:
+        """``n`` images with seeds seed, seed+1, …, stored all together or not at all.
+
+        All are queued before any is awaited. Setting ``abandoned`` (the client has gone) cancels what
+        has not started and discards what has, so nothing is stored for it.
+        """
         first = self.resolve(request)
+        check_cost(first, n=n, limits=self.limits)
         batch = [first.model_copy(update={"seed": (first.seed + i) % (SEED_MAX + 1)}) for i in range(n)]
         futures: list[Future] = []
         try:
             for params in batch:
                 futures.append(self.worker.submit(params))
-        except GeneratorBusy:
-            for future in futures:
+            generated = [self._wait(future, abandoned) for future in futures]
+        except BaseException:
+            for future in futures:  # what has not started never will; what has is discarded
                 future.cancel()
             raise
-        return [self.store(self._wait(future)) for future in futures]
+        if abandoned is not None and abandoned.is_set():
+            raise RequestAbandoned()
+        return self.store_all(generated)
 
-    def _wait(self, future: Future) -> GeneratedImage:
-        try:
-            return future.result(timeout=self.timeout)
-        except TimeoutError as exc:
-            future.cancel()
-            raise GenerationFailed("image generation timed out") from exc
+    def _wait(self, future: Future, abandoned: threading.Event | None) -> GeneratedImage:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if abandoned is not None and abandoned.is_set():
+                raise RequestAbandoned()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GenerationFailed("image generation timed out")
+            if wait([future], timeout=remaining if abandoned is None else min(remaining, ABANDON_POLL_S)).done:
+                return future.result()
 
-    def store(self, generated: GeneratedImage) -> ImageDetail:
-        """Encode outside the generator's lock, then write row and content together."""
+    def _record(self, generated: GeneratedImage) -> tuple[ImageDetail, bytes]:
+        """Encode outside the generator's lock."""
         guid = str(uuid.uuid4())
         p = generated.params
         detail = ImageDetail(
@@ -96,8 +115,21 @@ class ImageService:
             generation_ms=generated.elapsed_ms,
         )
         png = encode_png(generated.image, detail, sampler=self.info.sampler, compress_level=self.compress_level)
+        return detail, png
+
+    def store(self, generated: GeneratedImage) -> ImageDetail:
+        """Write one image's row and content together."""
+        detail, png = self._record(generated)
         self.repository.add(detail, content=png, sha256=hashlib.sha256(png).hexdigest())
         return detail
+
+    def store_all(self, generated: list[GeneratedImage]) -> list[ImageDetail]:
+        """Write every image or none, in one transaction."""
+        if len(generated) == 1:
+            return [self.store(generated[0])]
+        records = [self._record(each) for each in generated]
+        self.repository.add_many(records)
+        return [detail for detail, _ in records]
 
     def get(self, guid: str) -> ImageDetail:
         image = self.repository.get(canonical_guid(guid))

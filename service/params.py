@@ -21,15 +21,17 @@ class Limits:
     max_pixels: int
     max_guidance: float
     max_prompt_chars: int
+    max_cost: float | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
+    def from_settings(cls, settings: Settings, *, max_cost: float | None = None) -> Limits:
         return cls(
             max_steps=settings.pixy_max_steps,
             max_side=settings.pixy_max_side,
             max_pixels=settings.pixy_max_pixels,
             max_guidance=settings.pixy_max_guidance,
             max_prompt_chars=settings.pixy_max_prompt_chars,
+            max_cost=max_cost if max_cost is not None else settings.pixy_max_cost,
         )
 
 
@@ -78,3 +80,21 @@ def resolve(request: GenerationRequest, profile: ModelProfile, limits: Limits) -
         f"width*height must be at most {limits.max_pixels} pixels",
     )
     return params
+
+
+def cost(params: GenerationParams, *, n: int = 1) -> float:
+    """What a request asks of the generator: steps x megapixels x images, roughly proportional to its time."""
+    return params.steps * params.width * params.height / 1_000_000 * n
+
+
+def check_cost(params: GenerationParams, *, n: int, limits: Limits) -> None:
+    """Each limit alone allows hours of work when combined; this caps the product, before any work starts."""
+    if limits.max_cost is None:
+        return
+    asked = cost(params, n=n)
+    _check(
+        asked <= limits.max_cost,
+        "cost",
+        f"steps x megapixels x n is {asked:.1f}, over this server's limit of {limits.max_cost:g} (PIXY_MAX_COST);"
+        " ask for fewer steps, a smaller size or fewer images",
+    )

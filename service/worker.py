@@ -72,7 +72,14 @@ class GenerationWorker:
                 raise GeneratorBusy()
             self._pending.append(job)
             self._cond.notify()
+        job.future.add_done_callback(lambda future: self._forget(job) if future.cancelled() else None)
         return job.future
+
+    def _forget(self, job: _Job) -> None:
+        """A job cancelled while queued leaves at once, so it holds no place in the bounded queue."""
+        with self._cond:
+            if job in self._pending:
+                self._pending.remove(job)
 
     def stop(self, timeout: float = 30.0) -> None:
         with self._cond:

@@ -50,6 +50,13 @@ def test_batching_defaults_to_four_on_the_cpu_and_one_on_cuda(built, device, exp
     assert built(generator, pixy_max_batch=None).worker.max_batch == expected
 
 
+@pytest.mark.parametrize(("device", "setting", "expected"), [("cpu", None, 60), ("cuda", None, 250), ("cpu", 7.5, 7.5)])
+def test_the_cost_ceiling_defaults_by_device_unless_set(built, device, setting, expected):
+    generator = FakeGenerator()
+    generator.info = replace(generator.info, device=device)
+    assert built(generator, pixy_max_cost=setting).images.limits.max_cost == expected
+
+
 def test_close_stops_the_worker_and_empties_the_pool(built):
     container = built()
     container.images.count()

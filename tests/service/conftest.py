@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import numpy as np
@@ -35,7 +36,7 @@ class FakeGenerator:
     def __init__(self) -> None:
         self.info = GeneratorInfo(model="fake/model", device="cpu", dtype="float32", sampler="Fake", profile=PROFILE)
         self.batches: list[list[GenerationParams]] = []
-        self.failures: list[BaseException] = []
+        self.failures: list[BaseException | None] = []
         self.poisoned: set[str] = set()
         self.gate = threading.Event()
         self.gate.set()
@@ -49,8 +50,9 @@ class FakeGenerator:
         self.batches.append(list(batch))
         self.started.set()
         self.gate.wait(timeout=10)
-        if self.failures:
-            raise self.failures.pop(0)
+        failure = self.failures.pop(0) if self.failures else None  # None: this call succeeds
+        if failure is not None:
+            raise failure
         if any(p.prompt in self.poisoned for p in batch):
             raise GenerationFailed()
         return [GeneratedImage(image=noise(p.seed), params=p, elapsed_ms=7) for p in batch]
@@ -74,6 +76,14 @@ class FakeRepository(ImageRepository):
         self._called("add", image.guid)
         self.images[image.guid] = image
         self.contents[image.guid] = ImageContent(sha256=sha256, size=len(content), stream=lambda: iter([content]))
+
+    def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:
+        self._called("add_many", [image.guid for image, _ in items])
+        for image, content in items:
+            self.images[image.guid] = image
+            self.contents[image.guid] = ImageContent(
+                sha256=hashlib.sha256(content).hexdigest(), size=len(content), stream=lambda c=content: iter([c])
+            )
 
     def get(self, guid: str) -> ImageDetail | None:
         self._called("get", guid)
