@@ -146,11 +146,20 @@ class MySQLImageRepository(ImageRepository):
 
     @translate_errors()
     def delete(self, guid: str) -> bool:
-        with self.pool.transaction() as conn, conn.cursor() as cur:
-            deleted = cur.execute(DELETE_IMAGE, {"guid": guid}) > 0
-        if deleted:
-            self.store.remove(guid)
-        return deleted
+        """Row and content go together: content that cannot be removed keeps its row (a rollback)."""
+        removed = False
+        try:
+            with self.pool.transaction() as conn, conn.cursor() as cur:
+                if cur.execute(DELETE_IMAGE, {"guid": guid}) == 0:
+                    return False
+                self.store.remove(guid)
+                removed = True
+        except BaseException:
+            if removed:  # the commit failed after the content was set aside
+                self.store.restore(guid)
+            raise
+        self.store.purge(guid)
+        return True
 
     @translate_errors()
     def sweep(self) -> list[str]:

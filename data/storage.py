@@ -7,6 +7,7 @@ import os
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 from pymysql.connections import Connection
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 INSERT_BLOB = "INSERT INTO image_blobs (guid, content) VALUES (%(guid)s, %(content)s)"
 SELECT_BLOB_CHUNK = "SELECT SUBSTRING(content, %(start)s, %(size)s) AS chunk FROM image_blobs WHERE guid = %(guid)s"
 TEMP_SUFFIX = ".part"
+TRASH_SUFFIX = ".deleting"
 
 
 class ContentStore(ABC):
@@ -40,7 +42,16 @@ class ContentStore(ABC):
     def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None: ...
 
     def remove(self, guid: str) -> None:
-        """Drop content whose row is gone (the BLOB goes with the row by cascade)."""
+        """Set the content aside inside the transaction deleting its row: raising keeps the row.
+
+        The BLOB goes with the row by cascade, so by default there is nothing to do.
+        """
+
+    def restore(self, guid: str) -> None:
+        """Undo ``remove`` after the transaction failed."""
+
+    def purge(self, guid: str) -> None:
+        """Drop what ``remove`` set aside, once the row is gone for good; must not raise."""
 
     def sweep(self, known_guids: Iterable[str]) -> list[str]:
         """Remove leftovers of interrupted writes; return the orphans removed."""
@@ -70,8 +81,27 @@ class DiskStore(ContentStore):
     def discard(self, guid: str) -> None:
         self.path_for(guid).unlink(missing_ok=True)
 
+    def trash_for(self, guid: str) -> Path:
+        return self.directory / f"{guid}{TRASH_SUFFIX}"
+
     def remove(self, guid: str) -> None:
-        self.discard(guid)
+        # A rename, not an unlink: if the commit then fails, restore() puts the file back.
+        with suppress(FileNotFoundError):
+            os.replace(self.path_for(guid), self.trash_for(guid))
+
+    def restore(self, guid: str) -> None:
+        try:
+            os.replace(self.trash_for(guid), self.path_for(guid))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            logger.error("could not restore the content of %s (%s); the next start's sweep does", guid, exc.strerror)
+
+    def purge(self, guid: str) -> None:
+        try:
+            self.trash_for(guid).unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("deleted %s but not its file (%s); the next start's sweep removes it", guid, exc.strerror)
 
     def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
         path = self.path_for(guid)
@@ -85,7 +115,11 @@ class DiskStore(ContentStore):
         for leftover in self.directory.glob(f"*{TEMP_SUFFIX}"):
             leftover.unlink(missing_ok=True)
         known = set(known_guids)
-        orphans = [p for p in self.directory.glob("*.png") if p.stem not in known]
+        for trashed in self.directory.glob(f"*{TRASH_SUFFIX}"):  # a delete that stopped before its commit
+            if trashed.stem in known:
+                self.restore(trashed.stem)
+        orphans = [p for p in self.directory.glob(f"*{TRASH_SUFFIX}")]
+        orphans += [p for p in self.directory.glob("*.png") if p.stem not in known]
         for orphan in orphans:
             orphan.unlink(missing_ok=True)
         return [p.stem for p in orphans]
