@@ -98,9 +98,13 @@ class ImageDetail(BaseModel):
 
 @dataclass(frozen=True)
 class PageQuery:
-    """One page of the history, newest first: by ``offset``, or after the image ``before`` (keyset)."""
+    """One page of the history, newest first: by ``offset``, or after the image ``before`` (keyset).
+
+    ``before_id`` is the keyset position from a paging cursor: it still works once its image is deleted.
+    """
 
     limit: int = 100
     offset: int = 0
     q: str | None = None
     before: str | None = None
+    before_id: int | None = None

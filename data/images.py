@@ -23,11 +23,12 @@ INSERT_IMAGE = (
 )
 SELECT_IMAGE = f"SELECT {COLUMNS} FROM images WHERE guid = %(guid)s"
 SELECT_CONTENT_META = "SELECT content_sha256, content_bytes FROM images WHERE guid = %(guid)s"
-SELECT_PAGE = f"SELECT {COLUMNS} FROM images {{where}} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s"
+SELECT_PAGE = f"SELECT id, {COLUMNS} FROM images {{where}} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s"
 COUNT_IMAGES = "SELECT COUNT(*) AS n FROM images {where}"
 SELECT_TOTAL = "SELECT total AS n FROM image_stats WHERE id = 1"
 WHERE_PROMPT = "prompt LIKE %(q)s"
 WHERE_BEFORE = "id < (SELECT id FROM images WHERE guid = %(before)s)"
+WHERE_BEFORE_ID = "id < %(before_id)s"
 DELETE_IMAGE = "DELETE FROM images WHERE guid = %(guid)s"
 SELECT_ALL_GUIDS = "SELECT guid FROM images"
 PING = "SELECT 1"
@@ -48,6 +49,10 @@ class ImageRepository(ABC):
 
     @abstractmethod
     def list(self, page: PageQuery) -> list[ImageDetail]: ...
+
+    def list_page(self, page: PageQuery) -> tuple[list[ImageDetail], int | None]:
+        """The page, and the position of its last image for a cursor (None where the store keeps none)."""
+        return self.list(page), None
 
     @abstractmethod
     def count(self, q: str | None = None) -> int: ...
@@ -79,6 +84,9 @@ def where_clause(page: PageQuery) -> tuple[str, dict]:
     if page.before:
         clauses.append(WHERE_BEFORE)
         params["before"] = page.before
+    if page.before_id is not None:
+        clauses.append(WHERE_BEFORE_ID)
+        params["before_id"] = page.before_id
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -120,12 +128,15 @@ class MySQLImageRepository(ImageRepository):
         return ImageDetail.model_validate(row) if row else None
 
     def list(self, page: PageQuery) -> list[ImageDetail]:
+        return self.list_page(page)[0]
+
+    def list_page(self, page: PageQuery) -> tuple[list[ImageDetail], int | None]:
         where, params = where_clause(page)
         params |= {"limit": page.limit, "offset": page.offset}
         with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(SELECT_PAGE.format(where=where), params)
             rows = cur.fetchall()
-        return [ImageDetail.model_validate(row) for row in rows]
+        return [ImageDetail.model_validate(row) for row in rows], (rows[-1]["id"] if rows else None)
 
     def count(self, q: str | None = None) -> int:
         """Without ``q``, the trigger-kept total (no scan); with it, a filtered count."""

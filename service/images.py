@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from core.content import ImageContent
+from core.cursor import encode_cursor
 from core.exceptions import GenerationFailed, ImageNotFound, RequestAbandoned
 from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail, PageQuery
 from data.images import ImageRepository
@@ -29,6 +30,11 @@ def canonical_guid(guid: str) -> str:
         return str(uuid.UUID(guid))
     except (ValueError, AttributeError, TypeError):
         raise ImageNotFound() from None
+
+
+def _canonical(page: PageQuery | None) -> PageQuery:
+    page = page or PageQuery()
+    return replace(page, before=canonical_guid(page.before)) if page.before is not None else page
 
 
 def now() -> datetime:
@@ -138,10 +144,12 @@ class ImageService:
         return image
 
     def list(self, page: PageQuery | None = None) -> list[ImageDetail]:
-        page = page or PageQuery()
-        if page.before is not None:
-            page = replace(page, before=canonical_guid(page.before))
-        return self.repository.list(page)
+        return self.repository.list(_canonical(page))
+
+    def list_page(self, page: PageQuery | None = None) -> tuple[list[ImageDetail], str | None]:
+        """A page, and the cursor of the page after it: a position, so it survives a delete."""
+        images, position = self.repository.list_page(_canonical(page))
+        return images, (encode_cursor(position) if position is not None else None)
 
     def count(self, q: str | None = None) -> int:
         return self.repository.count(q)

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from core.cursor import decode_cursor
 from core.models import GenerationRequest, ImageDetail, PageQuery
 from web.deps import ImageServiceDep, SettingsDep
 from web.responses import png_response
@@ -46,13 +47,17 @@ def list_images(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     before: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[ImageDetail]:
     """Images newest first, as a bare JSON array; paging goes in the query and the headers."""
-    page = PageQuery(limit=limit, offset=offset, q=q or None, before=before or None)
-    images = service.list(page)
+    position = decode_cursor(cursor) if cursor else None
+    page = PageQuery(limit=limit, offset=offset, q=q or None, before=before or None, before_id=position)
+    images, next_cursor = service.list_page(page)
     response.headers["X-Total-Count"] = str(service.count(page.q))
     if len(images) == limit:
-        params = {"limit": limit, "before": images[-1].guid} | ({"q": q} if q else {})
+        # A cursor (a position) rather than before=<guid>: deleting that image must not end the paging.
+        after = {"cursor": next_cursor} if next_cursor else {"before": images[-1].guid}
+        params = {"limit": limit} | after | ({"q": q} if q else {})
         # Relative (RFC 8288 allows it), so a forged Host header is never reflected.
         response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
     return images
