@@ -7,6 +7,7 @@ import uvicorn
 from core.settings import get_settings
 from web.app import create_app
 from web.request_log import configure_logging
+from web.slow_clients import head_deadline_protocol
 
 
 def main() -> None:
@@ -17,6 +18,7 @@ def main() -> None:
         host=settings.pixy_host,
         port=settings.pixy_port,
         log_config=None,
+        http=head_deadline_protocol(settings.pixy_header_timeout),
         access_log=False,
     )
 

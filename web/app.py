@@ -52,7 +52,9 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
     app.state.settings = settings
     app.state.metrics = Metrics()
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.pixy_max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=settings.pixy_max_body_bytes, body_timeout=settings.pixy_body_timeout
+    )
     # Outside the body cap, so a client without a key is refused before its body is read; inside CORS,
     # so a browser can read the 401.
     app.add_middleware(ApiKeyMiddleware, settings=settings)

@@ -1,10 +1,13 @@
-"""The cap on request bodies: a declared or streamed body over ``max_body_bytes`` is a 413."""
+"""The cap on request bodies: a declared or streamed body over ``max_body_bytes`` is a 413,
+and one that has not fully arrived ``body_timeout`` seconds after the head is a 408."""
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.exceptions import PayloadTooLarge
+from core.exceptions import PayloadTooLarge, RequestTimeout
 
 BODILESS = ("GET", "HEAD", "DELETE", "OPTIONS")
 
@@ -12,9 +15,10 @@ BODILESS = ("GET", "HEAD", "DELETE", "OPTIONS")
 class BodyLimitMiddleware:
     """Refuses an oversized body without reading it all; the request log's error handler answers."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float = 30.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -27,6 +31,13 @@ class BodyLimitMiddleware:
             raise PayloadTooLarge()
         if scope["method"] in BODILESS:
             return receive
+        try:
+            async with asyncio.timeout(self.body_timeout):  # a trickled body must not hold a worker forever
+                return await self._read_all(receive)
+        except TimeoutError:
+            raise RequestTimeout() from None
+
+    async def _read_all(self, receive: Receive) -> Receive:
         chunks, size, more = [], 0, True
         while more:
             message = await receive()

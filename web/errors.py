@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from core.exceptions import ImageException, InvalidInput, ServiceUnavailable, Unauthorized
+from core.exceptions import ImageException, InvalidInput, RequestTimeout, ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger(__name__)
 OPENAI_PREFIX = "/v1/"
@@ -58,6 +58,8 @@ def error_response(exc: Exception, *, request_id: str, path: str) -> JSONRespons
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, RequestTimeout):  # the rest of a trickled body must not keep the connection open
+        headers["Connection"] = "close"
     if path.startswith(OPENAI_PREFIX):
         status = 400 if isinstance(error, InvalidInput) else error.status_code
         return JSONResponse(_openai_body(error, status), status_code=status, headers=headers)
