@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from core.cursor import decode_cursor
 from core.models import GenerationRequest, ImageDetail, PageQuery
 from web.deps import ImageServiceDep, SettingsDep
+from web.disconnect import run_while_connected
 from web.responses import png_response
 
 router = APIRouter(prefix="/image", tags=["images"])
@@ -32,9 +33,9 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 @router.post("/", response_model=ImageDetail)
 @router.post("", response_model=ImageDetail, include_in_schema=False)
-def create_image(body: GenerationRequest, service: ImageServiceDep) -> ImageDetail:
+async def create_image(request: Request, body: GenerationRequest, service: ImageServiceDep) -> ImageDetail:
     """Generate one image from a prompt, store it and return its details."""
-    return service.create(body)
+    return await run_while_connected(request, lambda gone: service.create(body, abandoned=gone))
 
 
 @router.get("/", response_model=list[ImageDetail])

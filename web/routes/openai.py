@@ -9,11 +9,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from core.exceptions import InvalidInput, UnsupportedMediaType
 from core.models import ImageDetail
 from service.images import ImageService
 from web.deps import ImageServiceDep, SettingsDep
+from web.disconnect import run_while_connected
 from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse
 
 PREFIX = "/v1"
@@ -62,15 +64,19 @@ def _as_openai(detail: ImageDetail, *, response_format: str, base_url: str, serv
     response_model_exclude_none=True,
     openapi_extra=_BODY_SCHEMA,
 )
-def create_images(
+async def create_images(
     request: Request, service: ImageServiceDep, settings: SettingsDep, raw: Any = Depends(json_body)
 ) -> OpenAIImagesResponse:
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
     with _size_names_width_and_height(body):
-        details = service.create_many(body.generation_request(), n=body.n or 1)
+        details = await run_while_connected(
+            request, lambda gone: service.create_many(body.generation_request(), n=body.n or 1, abandoned=gone)
+        )
     # OpenAI's url must be absolute: the configured public URL, else (as before) the request's own.
     base_url = settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)
     response_format = body.response_format or "url"
-    data = [_as_openai(d, response_format=response_format, base_url=base_url, service=service) for d in details]
+    data = await run_in_threadpool(
+        lambda: [_as_openai(d, response_format=response_format, base_url=base_url, service=service) for d in details]
+    )
     return OpenAIImagesResponse(created=int(time.time()), data=data)

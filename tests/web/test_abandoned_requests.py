@@ -1,0 +1,70 @@
+"""A client that gives up: its queued generation never runs, nothing is stored, and others go on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+TINY = {"steps": 1, "width": 64, "height": 64}
+
+
+def post_then_leave(app, path: str, body: dict, *, leave_when) -> list[int]:
+    """POST straight to the ASGI app as a client that disconnects once ``leave_when()`` holds.
+
+    Returns the statuses the app sent (the server would drop them: no one is listening).
+    """
+    sent_body = False
+    statuses: list[int] = []
+
+    async def receive():
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
+        while not leave_when():
+            await asyncio.sleep(0.02)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=30))
+    return statuses
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/image/", {"prompt": "abandoned"} | TINY), ("/v1/images/generations", {"prompt": "abandoned", "n": 2})],
+)
+def test_a_queued_request_whose_client_left_never_runs_and_stores_nothing(make_held_client, path, body):
+    held = make_held_client()
+    worker = held.client.app.state.container.worker
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(held.client.post, "/image/", json={"prompt": "first"} | TINY)
+        held.wait_until_running()
+        statuses = post_then_leave(held.client.app, path, body, leave_when=lambda: worker.queue_depth > 0)
+        assert statuses == [499]
+        assert worker.queue_depth == 0, "the abandoned request still holds a place in the queue"
+        held.release()
+        assert first.result(timeout=30).status_code == 200
+    assert [image["prompt"] for image in held.client.get("/image/").json()] == ["first"]
+    assert "pixy_generation_batch_size_count 1.0" in held.client.get("/metrics").text
+    assert held.client.post("/image/", json={"prompt": "after"} | TINY).status_code == 200
