@@ -68,3 +68,14 @@ def test_a_queued_request_whose_client_left_never_runs_and_stores_nothing(make_h
     assert [image["prompt"] for image in held.client.get("/image/").json()] == ["first"]
     assert "pixy_generation_batch_size_count 1.0" in held.client.get("/metrics").text
     assert held.client.post("/image/", json={"prompt": "after"} | TINY).status_code == 200
+
+
+def test_a_request_over_the_cost_ceiling_is_refused_naming_cost(make_client):
+    client = make_client(pixy_max_cost=0.5)
+    over = client.post("/image/", json={"prompt": "a field", "steps": 10, "width": 256, "height": 256})
+    assert over.status_code == 422 and over.json()["field"] == "cost"
+    assert "PIXY_MAX_COST" in over.json()["detail"]
+    openai = client.post("/v1/images/generations", json={"prompt": "a field", "n": 4, "size": "128x128", "steps": 10})
+    assert openai.status_code == 400 and openai.json()["error"]["param"] == "cost"
+    assert client.post("/image/", json={"prompt": "a field"} | TINY).status_code == 200
+    assert len(client.get("/image/").json()) == 1

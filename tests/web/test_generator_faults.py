@@ -22,7 +22,7 @@ class FlakyGenerator:
     def generate(self, batch):
         self.batch_sizes.append(len(batch))
         prompt = batch[0].prompt
-        if any(p.prompt.startswith("poison") for p in batch):
+        if any(p.prompt.startswith("poison") or (p.prompt.startswith("third") and p.seed == 12) for p in batch):
             raise GenerationFailed()
         if prompt.startswith("fail"):
             raise GenerationFailed()
@@ -71,3 +71,11 @@ def test_a_generation_past_the_timeout_is_a_500_that_says_so(make_held_client):
     assert "timed out" in response.json()["detail"]
     held.release()
     assert held.client.get("/image/").json() == []
+
+
+def test_openai_n_is_all_or_nothing_when_the_third_image_fails(client):
+    body = {"prompt": "third fails", "n": 4, "size": "64x64", "seed": 10, "steps": 1}
+    response = client.post("/v1/images/generations", json=body)
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "server_error"
+    assert client.get("/image/").json() == []
