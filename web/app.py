@@ -28,12 +28,17 @@ def _lifespan(generator: ImageGenerator | None) -> Callable[[FastAPI], AbstractA
         settings, metrics = app.state.settings, app.state.metrics
         container = bootstrap(settings, generator=generator, on_batch=metrics.observe_batch)
         app.state.container = container
-        metrics.watch(queue_depth=lambda: container.worker.queue_depth, images_stored=container.images.count)
+        metrics.watch(
+            queue_depth=lambda: container.worker.queue_depth,
+            images_stored=container.images.count,
+            ping=container.images.ping,
+        )
         if not settings.api_keys:
             logger.warning("PIXY_API_KEYS is empty: the API is open to anyone who can reach it")
         try:
             yield
         finally:
+            metrics.close()
             container.close()
 
     return lifespan

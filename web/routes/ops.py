@@ -6,26 +6,22 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from core.exceptions import ImageException
-from web.deps import ContainerDep, MetricsDep
+from web.deps import ContainerDep, MetricsDep, SettingsDep
 
 router = APIRouter(tags=["operations"])
 
 
+# These three are async: they must answer while every worker thread waits on a stuck database.
 @router.get("/health")
-def health() -> dict:
-    """Liveness: the process answers."""
+async def health() -> dict:
+    """Liveness: the process answers; it touches neither the database nor the thread pool."""
     return {"status": "ok"}
 
 
 @router.get("/ready")
-def ready(container: ContainerDep) -> JSONResponse:
-    """Readiness: MySQL answers and the model is loaded."""
-    try:
-        container.images.ping()
-        database = True
-    except ImageException:
-        database = False
+async def ready(container: ContainerDep, registry: MetricsDep, settings: SettingsDep) -> JSONResponse:
+    """Readiness: MySQL answers within PIXY_READY_TIMEOUT and the model is loaded."""
+    database = await registry.database_answers(settings.pixy_ready_timeout)
     info = container.generator.info
     body = {
         "status": "ready" if database else "not ready",
@@ -40,6 +36,7 @@ def ready(container: ContainerDep) -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics(registry: MetricsDep) -> Response:
-    """Prometheus text exposition."""
+async def metrics(registry: MetricsDep) -> Response:
+    """Prometheus text exposition; the stored-images gauge is the last count MySQL gave."""
+    await registry.refresh()
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
