@@ -110,12 +110,20 @@ class MySQLImageRepository(ImageRepository):
             raise
 
     def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:
-        """Bulk insert in one transaction (seeding, benchmarks), content through the same store."""
+        """Every image or none, in one transaction; content written before a failure is discarded."""
         rows = [_row(image, data, hashlib.sha256(data).hexdigest()) for image, data in items]
-        with self.pool.transaction() as conn:
-            with conn.cursor() as cur:
-                cur.executemany(INSERT_IMAGE, rows)
-            self.store.put_many(conn, [(image.guid, data) for image, data in items])
+        inserted = False
+        try:
+            with self.pool.transaction() as conn:
+                with conn.cursor() as cur:
+                    cur.executemany(INSERT_IMAGE, rows)
+                inserted = True
+                self.store.put_many(conn, [(image.guid, data) for image, data in items])
+        except BaseException:
+            if inserted:  # the guids were ours: no other image's content is touched
+                for image, _ in items:
+                    self.store.discard(image.guid)
+            raise
 
     def ping(self) -> None:
         with self.pool.connection() as conn, conn.cursor() as cur:
