@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     pixy_batch_wait_ms: int = Field(default=0, ge=0)
     pixy_generation_timeout: float = Field(default=300.0, gt=0)
     pixy_png_compress_level: int = Field(default=1, ge=0, le=9)
+    # JPEG and WebP quality of derived images (?format=, ?width=) and the OpenAI default for output_compression.
+    pixy_variant_quality: int = Field(default=80, ge=1, le=100)
 
     pixy_max_steps: int = Field(default=100, ge=1)
     pixy_max_side: int = Field(default=2048, ge=64)

@@ -34,6 +34,19 @@ CREATE TABLE IF NOT EXISTS image_blobs (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 
+# Thumbnails and other formats of an image, made once on request; they go with the image, even from outside.
+CREATE_IMAGE_VARIANTS = """
+CREATE TABLE IF NOT EXISTS image_variants (
+    guid CHAR(36) NOT NULL,
+    variant VARCHAR(32) NOT NULL,
+    sha256 CHAR(64) NOT NULL,
+    content LONGBLOB NOT NULL,
+    PRIMARY KEY (guid, variant),
+    CONSTRAINT image_variants_image FOREIGN KEY (guid) REFERENCES images (guid)
+        ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
 # The total behind X-Total-Count, kept by triggers so a page costs the same at any size;
 # triggers fire for an outside DELETE FROM images too.
 CREATE_IMAGE_STATS = """
@@ -61,4 +74,4 @@ RECOUNT = (
     "INSERT INTO image_stats (id, total) SELECT 1, COUNT(*) FROM images ON DUPLICATE KEY UPDATE total = VALUES(total)"
 )
 
-TABLES = (CREATE_IMAGES, CREATE_IMAGE_BLOBS, CREATE_IMAGE_STATS)
+TABLES = (CREATE_IMAGES, CREATE_IMAGE_BLOBS, CREATE_IMAGE_STATS, CREATE_IMAGE_VARIANTS)

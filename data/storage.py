@@ -22,6 +22,8 @@ INSERT_BLOB = "INSERT INTO image_blobs (guid, content) VALUES (%(guid)s, %(conte
 SELECT_BLOB_CHUNK = "SELECT SUBSTRING(content, %(start)s, %(size)s) AS chunk FROM image_blobs WHERE guid = %(guid)s"
 TEMP_SUFFIX = ".part"
 TRASH_SUFFIX = ".deleting"
+# Derived images (data/variants.py) are ``<guid>.<width>.<fmt>`` beside the PNG and go with it.
+VARIANT_SUFFIXES = (".png", ".jpeg", ".webp")
 
 
 class ContentStore(ABC):
@@ -97,9 +99,14 @@ class DiskStore(ContentStore):
         except OSError as exc:
             logger.error("could not restore the content of %s (%s); the next start's sweep does", guid, exc.strerror)
 
+    def variant_files(self, guid: str) -> list[Path]:
+        return [p for p in self.directory.glob(f"{guid}.*.*") if p.suffix in VARIANT_SUFFIXES]
+
     def purge(self, guid: str) -> None:
         try:
             self.trash_for(guid).unlink(missing_ok=True)
+            for variant in self.variant_files(guid):
+                variant.unlink(missing_ok=True)
         except OSError as exc:
             logger.warning("deleted %s but not its file (%s); the next start's sweep removes it", guid, exc.strerror)
 
@@ -119,8 +126,9 @@ class DiskStore(ContentStore):
             if trashed.stem in known:
                 self.restore(trashed.stem)
         orphans = [p for p in self.directory.glob(f"*{TRASH_SUFFIX}")]
-        orphans += [p for p in self.directory.glob("*.png") if p.stem not in known]
-        for orphan in orphans:
+        orphans += [p for p in self.directory.glob("*.png") if p.stem not in known and "." not in p.stem]
+        variants = [p for p in self.directory.glob("*.*.*") if p.suffix in VARIANT_SUFFIXES]
+        for orphan in orphans + [p for p in variants if p.name.split(".", 1)[0] not in known]:
             orphan.unlink(missing_ok=True)
         return [p.stem for p in orphans]
 

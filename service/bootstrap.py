@@ -16,10 +16,12 @@ from data.connection import Pool
 from data.images import MySQLImageRepository
 from data.init import init_db
 from data.storage import ContentStore, make_store
+from data.variants import VariantRepository, make_variant_store
 from service.generated import ImageGenerator
 from service.generator import load_generator
 from service.images import ImageService
 from service.params import Limits
+from service.variants import VariantService
 from service.worker import GenerationWorker
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class Container:
     generator: ImageGenerator
     worker: GenerationWorker
     images: ImageService
+    variants: VariantService | None = None
 
     def close(self) -> None:
         self.worker.stop()
@@ -99,4 +102,7 @@ def bootstrap(
         compress_level=settings.pixy_png_compress_level,
         timeout=settings.pixy_generation_timeout,
     )
-    return Container(settings, pool, store, repository, generator, worker, images)
+    variants = VariantService(
+        VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
+    )
+    return Container(settings, pool, store, repository, generator, worker, images, variants)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from core.settings import Settings
 from service.bootstrap import Container
 from service.images import ImageService
+from service.variants import VariantService
 from web.metrics import Metrics
 
 
@@ -18,6 +19,10 @@ async def get_container(request: Request) -> Container:
 
 async def get_image_service(request: Request) -> ImageService:
     return request.app.state.container.images
+
+
+async def get_variant_service(request: Request) -> VariantService:
+    return request.app.state.container.variants
 
 
 async def get_settings(request: Request) -> Settings:
@@ -30,5 +35,6 @@ async def get_metrics(request: Request) -> Metrics:
 
 ContainerDep = Annotated[Container, Depends(get_container)]
 ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
+VariantServiceDep = Annotated[VariantService, Depends(get_variant_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

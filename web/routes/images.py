@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from core.cursor import decode_cursor
+from core.exceptions import InvalidInput
 from core.models import GenerationRequest, ImageDetail, PageQuery
-from web.deps import ImageServiceDep, SettingsDep
+from core.variants import VariantSpec
+from web.deps import ImageServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.responses import png_response
 
@@ -82,14 +84,26 @@ def get_image_content(
     request: Request,
     guid: str,
     service: ImageServiceDep,
+    variants: VariantServiceDep,
     settings: SettingsDep,
     if_none_match: Annotated[str | None, Header()] = None,
+    format_: Annotated[Literal["png", "jpeg", "webp"] | None, Query(alias="format")] = None,
+    width: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """The image's PNG bytes, cacheable forever: content never changes under a guid."""
-    content = service.content(guid)
+    """The image's PNG bytes, cacheable forever: content never changes under a guid.
+
+    ``format`` (png, jpeg, webp) and ``width`` (a thumbnail, never wider than the image) ask for a
+    variant, made once and kept, with its own ETag.
+    """
+    if width is not None and width > settings.pixy_max_side:
+        raise InvalidInput(f"width: must be at most {settings.pixy_max_side}", field="width")
+    if format_ is None and width is None:
+        content, media_type = service.content(guid), "image/png"
+    else:
+        content, media_type = variants.content(guid, VariantSpec(format_ or "png", width))
     etag = f'"{content.sha256}"'
     headers = {"ETag": etag} | _cache_headers(keyed=bool(settings.api_keys))
     if _matches(if_none_match, etag):
         content.close()
         return Response(status_code=304, headers=headers)
-    return png_response(content, headers=headers, head=request.method == "HEAD")
+    return png_response(content, headers=headers, head=request.method == "HEAD", media_type=media_type)
