@@ -23,6 +23,9 @@ class OpenAIImageRequest(BaseModel):
     n: int | None = Field(default=1, ge=1, le=MAX_N, strict=True)
     size: str | None = None
     response_format: Literal["url", "b64_json"] | None = "url"
+    # gpt-image-1's: the b64_json answer's encoding (a url points at the content route's ?format=).
+    output_format: Literal["png", "jpeg", "webp"] | None = None
+    output_compression: int | None = Field(default=None, ge=0, le=100, strict=True)
     negative_prompt: str | None = Field(default=None, strict=True)
     seed: int | None = Field(default=None, strict=True)
     steps: int | None = Field(default=None, strict=True)

@@ -157,3 +157,53 @@ def test_api_key_is_the_sdks_bearer_token(make_client):
     keyed = OpenAI(base_url=f"{test_client.base_url}/v1", api_key="right-key", http_client=test_client)
     with pytest.raises(openai.BadRequestError):
         keyed.images.generate(prompt="a gate", n=0)
+
+
+@pytest.mark.parametrize("storage", ["disk", "mysql"])
+def test_output_format_webp_answers_b64_webp_and_keeps_the_stored_png(make_client, storage):
+    client = make_client(pixy_storage=storage)
+    ai = sdk(client)
+    [item] = ai.images.generate(
+        prompt="a lark", size="64x64", response_format="b64_json", output_format="webp", extra_body=FAST
+    ).data
+    image = Image.open(io.BytesIO(base64.b64decode(item.b64_json)))
+    assert (image.format, image.size) == ("WEBP", (64, 64))
+    [listed] = client.get("/image/").json()
+    assert Image.open(io.BytesIO(client.get(f"/image/{listed['guid']}/content").content)).format == "PNG"
+
+
+def test_output_compression_sets_the_jpeg_quality(ai):
+    sizes = []
+    for compression in (5, 95):
+        [item] = ai.images.generate(
+            prompt="a lark",
+            size="64x64",
+            response_format="b64_json",
+            output_format="jpeg",
+            output_compression=compression,
+            extra_body=FAST | {"seed": 7},
+        ).data
+        data = base64.b64decode(item.b64_json)
+        assert Image.open(io.BytesIO(data)).format == "JPEG"
+        sizes.append(len(data))
+    assert sizes[0] < sizes[1]
+
+
+def test_url_with_output_format_points_at_the_content_route_in_that_format(ai, client):
+    [item] = ai.images.generate(prompt="a kite", output_format="jpeg", extra_body=FAST).data
+    [listed] = client.get("/image/").json()
+    assert item.url == f"http://testserver/image/{listed['guid']}/content?format=jpeg"
+    response = client.get(item.url)
+    assert response.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(response.content)).format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [({"output_format": "gif"}, "output_format"), ({"output_compression": 101}, "output_compression")],
+)
+def test_bad_output_format_or_compression_is_400_naming_it(client, fields, param):
+    response = client.post("/v1/images/generations", json={"prompt": "x"} | fields)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == param
+    assert client.get("/image/").json() == []

@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from core.exceptions import InvalidInput, UnsupportedMediaType
 from core.models import ImageDetail
 from service.images import ImageService
-from web.deps import ImageServiceDep, SettingsDep
+from service.variants import VariantService
+from web.deps import ImageServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse
 
@@ -51,11 +52,20 @@ def _size_names_width_and_height(body: OpenAIImageRequest) -> Iterator[None]:
         raise
 
 
-def _as_openai(detail: ImageDetail, *, response_format: str, base_url: str, service: ImageService) -> OpenAIImage:
-    if response_format == "b64_json":
-        png = service.content(detail.guid).read()
-        return OpenAIImage(b64_json=base64.b64encode(png).decode("ascii"), revised_prompt=detail.prompt)
-    return OpenAIImage(url=f"{base_url}image/{detail.guid}/content", revised_prompt=detail.prompt)
+def _as_openai(
+    detail: ImageDetail,
+    *,
+    body: OpenAIImageRequest,
+    base_url: str,
+    service: ImageService,
+    variants: VariantService,
+) -> OpenAIImage:
+    fmt = body.output_format or "png"
+    if (body.response_format or "url") == "b64_json":
+        data = variants.encode(service.content(detail.guid).read(), fmt, quality=body.output_compression)
+        return OpenAIImage(b64_json=base64.b64encode(data).decode("ascii"), revised_prompt=detail.prompt)
+    query = f"?format={fmt}" if fmt != "png" else ""
+    return OpenAIImage(url=f"{base_url}image/{detail.guid}/content{query}", revised_prompt=detail.prompt)
 
 
 @router.post(
@@ -65,7 +75,11 @@ def _as_openai(detail: ImageDetail, *, response_format: str, base_url: str, serv
     openapi_extra=_BODY_SCHEMA,
 )
 async def create_images(
-    request: Request, service: ImageServiceDep, settings: SettingsDep, raw: Any = Depends(json_body)
+    request: Request,
+    service: ImageServiceDep,
+    variants: VariantServiceDep,
+    settings: SettingsDep,
+    raw: Any = Depends(json_body),
 ) -> OpenAIImagesResponse:
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
@@ -75,8 +89,7 @@ async def create_images(
         )
     # OpenAI's url must be absolute: the configured public URL, else (as before) the request's own.
     base_url = settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)
-    response_format = body.response_format or "url"
     data = await run_in_threadpool(
-        lambda: [_as_openai(d, response_format=response_format, base_url=base_url, service=service) for d in details]
+        lambda: [_as_openai(d, body=body, base_url=base_url, service=service, variants=variants) for d in details]
     )
     return OpenAIImagesResponse(created=int(time.time()), data=data)
