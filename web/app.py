@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from core.settings import Settings, get_settings
 from service.bootstrap import bootstrap
 from service.generated import ImageGenerator
-from web import errors
+from web import errors, mcp_server
 from web.body_limit import BodyLimitMiddleware
 from web.metrics import Metrics
 from web.request_log import RequestLogMiddleware, record_route
@@ -36,7 +36,8 @@ def _lifespan(generator: ImageGenerator | None) -> Callable[[FastAPI], AbstractA
         if not settings.api_keys:
             logger.warning("PIXY_API_KEYS is empty: the API is open to anyone who can reach it")
         try:
-            yield
+            async with mcp_server.running(app):
+                yield
         finally:
             metrics.close()
             container.close()
@@ -77,4 +78,5 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
     app.include_router(openai.router)
     app.include_router(ops.router)
     app.include_router(gallery.router)
+    mcp_server.mount(app)
     return app
