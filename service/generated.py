@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,9 +30,23 @@ class GeneratedImage:
     elapsed_ms: int
 
 
+StepCallback = Callable[[int, int], None]
+"""Called after each denoising step with (steps done, steps in all)."""
+
+
 class ImageGenerator(Protocol):
     info: GeneratorInfo
 
-    def generate(self, batch: list[GenerationParams]) -> list[GeneratedImage]:
-        """Generate one image per entry; entries share steps, guidance and size."""
+    def generate(
+        self,
+        batch: list[GenerationParams],
+        *,
+        on_step: StepCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[GeneratedImage]:
+        """Generate one image per entry; entries share steps, guidance and size.
+
+        ``should_stop`` is asked after every step; once it answers True the remaining steps are skipped
+        and what comes back is unfinished, for the caller to discard.
+        """
         ...

@@ -6,6 +6,7 @@ import hashlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from data.images import ImageRepository
 from service.generated import GeneratedImage, GeneratorInfo
 from service.params import Limits, check_cost, resolve, revalidate
 from service.png import encode_png
-from service.worker import GenerationWorker
+from service.worker import GenerationWorker, Hooks
 
 # How often a waiting request looks whether its client has gone.
 ABANDON_POLL_S = 0.1
@@ -68,20 +69,26 @@ class ImageService:
         return self.create_many(request, n=1, abandoned=abandoned)[0]
 
     def create_many(
-        self, request: GenerationRequest | dict, *, n: int, abandoned: threading.Event | None = None
+        self,
+        request: GenerationRequest | dict,
+        *,
+        n: int,
+        abandoned: threading.Event | None = None,
+        hooks_for: Callable[[int], Hooks] | None = None,
     ) -> list[ImageDetail]:
         """``n`` images with seeds seed, seed+1, …, stored all together or not at all.
 
         All are queued before any is awaited. Setting ``abandoned`` (the client has gone) cancels what
-        has not started and discards what has, so nothing is stored for it.
+        has not started and discards what has, so nothing is stored for it. ``hooks_for(i)`` gives the
+        worker's hooks for the i-th image (a job's progress and cancellation).
         """
         first = self.resolve(request)
         check_cost(first, n=n, limits=self.limits)
         batch = [first.model_copy(update={"seed": (first.seed + i) % (SEED_MAX + 1)}) for i in range(n)]
         futures: list[Future] = []
         try:
-            for params in batch:
-                futures.append(self.worker.submit(params))
+            for i, params in enumerate(batch):
+                futures.append(self.worker.submit(params, hooks_for(i) if hooks_for else None))
             generated = [self._wait(future, abandoned) for future in futures]
         except BaseException:
             for future in futures:  # what has not started never will; what has is discarded

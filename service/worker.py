@@ -17,10 +17,20 @@ from service.generated import ImageGenerator
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """What one submitted generation wants to hear and may ask: all optional."""
+
+    on_start: Callable[[], None] | None = None
+    on_step: Callable[[int, int], None] | None = None
+    cancel: threading.Event | None = None  # once set, the generation stops at its next step
+
+
 @dataclass
 class _Job:
     params: GenerationParams
     future: Future
+    hooks: Hooks = Hooks()
 
     @property
     def key(self) -> tuple:
@@ -63,8 +73,8 @@ class GenerationWorker:
     def busy(self) -> int:
         return self._running
 
-    def submit(self, params: GenerationParams) -> Future:
-        job = _Job(params, Future())
+    def submit(self, params: GenerationParams, hooks: Hooks | None = None) -> Future:
+        job = _Job(params, Future(), hooks or Hooks())
         with self._cond:
             if self._stopping:
                 raise GeneratorBusy("the service is shutting down")
@@ -120,6 +130,9 @@ class GenerationWorker:
     def _loop(self) -> None:
         while (batch := self._take_batch()) is not None:
             live = [job for job in batch if job.future.set_running_or_notify_cancel()]
+            for job in live:
+                if job.hooks.on_start:
+                    job.hooks.on_start()
             try:
                 if len(live) > 1 and not self._run(live, settle_failures=False):
                     # One bad member must not sink the others: retry alone, so only the guilty one fails.
@@ -135,8 +148,18 @@ class GenerationWorker:
     def _run(self, jobs: list[_Job], *, settle_failures: bool) -> bool:
         """One pipeline call; True when it succeeded. A failure is set on the futures only if asked."""
         started = time.perf_counter()
+
+        def on_step(step: int, steps: int) -> None:
+            for job in jobs:
+                if job.hooks.on_step:
+                    job.hooks.on_step(step, steps)
+
+        def should_stop() -> bool:
+            # Only when every member is cancelled: the others' pixels must not change.
+            return all(job.hooks.cancel is not None and job.hooks.cancel.is_set() for job in jobs)
+
         try:
-            results = self.generator.generate([job.params for job in jobs])
+            results = self.generator.generate([job.params for job in jobs], on_step=on_step, should_stop=should_stop)
             if self.on_batch:
                 self.on_batch(time.perf_counter() - started, len(jobs))
         except BaseException as exc:  # the worker must outlive any generator fault

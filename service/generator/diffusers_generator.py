@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from core.exceptions import GenerationFailed, GeneratorOutOfMemory
 from core.models import GenerationParams
-from service.generated import GeneratedImage, GeneratorInfo
+from service.generated import GeneratedImage, GeneratorInfo, StepCallback
 from service.profiles import profile_for
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,22 @@ class DiffusersGenerator:
             compiled=compiled,
         )
 
-    def generate(self, batch: list[GenerationParams]) -> list[GeneratedImage]:
+    def generate(
+        self,
+        batch: list[GenerationParams],
+        *,
+        on_step: StepCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[GeneratedImage]:
         first = batch[0]
+
+        def step_end(pipe, index: int, timestep, tensors: dict) -> dict:
+            if on_step is not None:
+                on_step(index + 1, first.steps)
+            if should_stop is not None and should_stop():
+                pipe._interrupt = True  # diffusers skips the remaining steps
+            return tensors
+
         torch = self._torch
         with self._lock:
             started = time.perf_counter()
@@ -62,6 +77,7 @@ class DiffusersGenerator:
                         width=first.width,
                         height=first.height,
                         generator=generators,
+                        callback_on_step_end=step_end if on_step or should_stop else None,
                     ).images
             except torch.cuda.OutOfMemoryError as exc:
                 torch.cuda.empty_cache()

@@ -41,15 +41,22 @@ class FakeGenerator:
         self.gate = threading.Event()
         self.gate.set()
         self.started = threading.Event()
+        self.stopped_at: list[int] = []
 
     @property
     def batch_sizes(self) -> list[int]:
         return [len(batch) for batch in self.batches]
 
-    def generate(self, batch: list[GenerationParams]) -> list[GeneratedImage]:
+    def generate(self, batch: list[GenerationParams], *, on_step=None, should_stop=None) -> list[GeneratedImage]:
         self.batches.append(list(batch))
         self.started.set()
         self.gate.wait(timeout=10)
+        for step in range(1, batch[0].steps + 1):
+            if should_stop is not None and should_stop():
+                self.stopped_at.append(step)
+                break
+            if on_step is not None:
+                on_step(step, batch[0].steps)
         failure = self.failures.pop(0) if self.failures else None  # None: this call succeeds
         if failure is not None:
             raise failure

@@ -40,10 +40,10 @@ class HeldGenerator:
         self.started = threading.Semaphore(0)
         self.gate = threading.Event()
 
-    def generate(self, batch):
+    def generate(self, batch, **hooks):
         self.started.release()
         self.gate.wait(timeout=60)
-        return self.inner.generate(batch)
+        return self.inner.generate(batch, **hooks)
 
 
 @dataclass

@@ -19,7 +19,7 @@ class FlakyGenerator:
         self.info = inner.info
         self.batch_sizes: list[int] = []
 
-    def generate(self, batch):
+    def generate(self, batch, **hooks):
         self.batch_sizes.append(len(batch))
         prompt = batch[0].prompt
         if any(p.prompt.startswith("poison") or (p.prompt.startswith("third") and p.seed == 12) for p in batch):
@@ -30,7 +30,7 @@ class FlakyGenerator:
             raise GeneratorOutOfMemory()
         if prompt.startswith("crash"):
             raise RuntimeError("/secret/path.py exploded")
-        return self.inner.generate(batch)
+        return self.inner.generate(batch, **hooks)
 
 
 @pytest.fixture
