@@ -126,3 +126,13 @@ def _field_error(error: Mapping[str, Any]) -> dict:
     if not loc and error.get("type") in _NOT_AN_OBJECT:
         return {"field": "body", "message": "must be a JSON object"}
     return {"field": field, "message": error.get("msg", "invalid")}
+
+
+class JobNotFound(ImageException):
+    status_code = 404
+    default_message = "job not found"
+
+
+class JobFinished(ImageException):
+    status_code = 409
+    default_message = "the job has already finished"

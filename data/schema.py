@@ -57,6 +57,26 @@ CREATE TABLE IF NOT EXISTS image_stats (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 
+# Jobs outlive the process: a restart runs what was queued and runs once more what was running.
+CREATE_JOBS = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    id CHAR(36) NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    params TEXT NOT NULL,
+    n TINYINT UNSIGNED NOT NULL,
+    attempts INT UNSIGNED NOT NULL DEFAULT 0,
+    images TEXT NOT NULL,
+    error TEXT NULL,
+    created_at DATETIME(6) NOT NULL,
+    started_at DATETIME(6) NULL,
+    finished_at DATETIME(6) NULL,
+    PRIMARY KEY (seq),
+    UNIQUE KEY jobs_id (id),
+    KEY jobs_status (status, seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
 TRIGGERS = {
     "images_count_insert": (
         "CREATE TRIGGER images_count_insert AFTER INSERT ON images FOR EACH ROW "
@@ -74,4 +94,4 @@ RECOUNT = (
     "INSERT INTO image_stats (id, total) SELECT 1, COUNT(*) FROM images ON DUPLICATE KEY UPDATE total = VALUES(total)"
 )
 
-TABLES = (CREATE_IMAGES, CREATE_IMAGE_BLOBS, CREATE_IMAGE_STATS, CREATE_IMAGE_VARIANTS)
+TABLES = (CREATE_IMAGES, CREATE_IMAGE_BLOBS, CREATE_IMAGE_STATS, CREATE_JOBS, CREATE_IMAGE_VARIANTS)

@@ -15,11 +15,13 @@ from core.settings import Settings
 from data.connection import Pool
 from data.images import MySQLImageRepository
 from data.init import init_db
+from data.jobs import MySQLJobRepository
 from data.storage import ContentStore, make_store
 from data.variants import VariantRepository, make_variant_store
 from service.generated import ImageGenerator
 from service.generator import load_generator
 from service.images import ImageService
+from service.jobs import JobService
 from service.params import Limits
 from service.variants import VariantService
 from service.worker import GenerationWorker
@@ -39,8 +41,11 @@ class Container:
     worker: GenerationWorker
     images: ImageService
     variants: VariantService | None = None
+    jobs: JobService | None = None
 
     def close(self) -> None:
+        if self.jobs is not None:
+            self.jobs.close()
         self.worker.stop()
         self.pool.close()
 
@@ -71,6 +76,13 @@ def _prepare_database(settings: Settings, repository: MySQLImageRepository) -> N
         return
     if orphans:
         logger.warning("removed %d orphaned content files with no row: %s", len(orphans), orphans[:10])
+
+
+def _resume_jobs(jobs: JobService) -> None:
+    try:
+        jobs.recover()
+    except ImageException as exc:  # MySQL is down: the jobs wait in their table for the next start
+        logger.error("jobs not resumed at startup: %s", exc.message)
 
 
 def bootstrap(
@@ -105,4 +117,8 @@ def bootstrap(
     variants = VariantService(
         VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
     )
-    return Container(settings, pool, store, repository, generator, worker, images, variants)
+    # One runner more than a batch holds, so jobs can fill a micro-batch while one waits to store.
+    runners = default_max_batch(settings, generator.info.device) + 1
+    jobs = JobService(repository=MySQLJobRepository(pool), images=images, runners=runners)
+    _resume_jobs(jobs)
+    return Container(settings, pool, store, repository, generator, worker, images, variants, jobs)

@@ -64,6 +64,7 @@ def outside_connection(settings: Settings) -> Iterator[pymysql.connections.Conne
 def clear_tables(settings: Settings) -> None:
     with outside_connection(settings) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM images")
+        cur.execute("DELETE FROM jobs")  # a job left queued would run when the next test's app starts
 
 
 @pytest.fixture

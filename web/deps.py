@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from core.settings import Settings
 from service.bootstrap import Container
 from service.images import ImageService
+from service.jobs import JobService
 from service.variants import VariantService
 from web.metrics import Metrics
 
@@ -33,8 +34,13 @@ async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+async def get_job_service(request: Request) -> JobService:
+    return request.app.state.container.jobs
+
+
 ContainerDep = Annotated[Container, Depends(get_container)]
 ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
+JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 VariantServiceDep = Annotated[VariantService, Depends(get_variant_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

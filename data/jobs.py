@@ -1,0 +1,101 @@
+"""The job repository: one row per job in ``jobs``, its parameters and outcome as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.models import GenerationParams
+from data.connection import Pool
+
+COLUMNS = "seq, id, status, params, n, attempts, images, error, created_at, started_at, finished_at"
+INSERT_JOB = (
+    "INSERT INTO jobs (id, status, params, n, images, created_at) "
+    "VALUES (%(id)s, 'queued', %(params)s, %(n)s, '[]', %(created_at)s)"
+)
+SELECT_JOB = f"SELECT {COLUMNS} FROM jobs WHERE id = %(id)s"
+SELECT_PAGE = f"SELECT {COLUMNS} FROM jobs {{where}} ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s"
+SELECT_UNFINISHED = f"SELECT {COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq"
+COUNT_AHEAD = "SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq < %(seq)s"
+START_JOB = (
+    "UPDATE jobs SET status = 'running', started_at = %(at)s, attempts = attempts + 1 "
+    "WHERE id = %(id)s AND status = 'queued'"
+)
+REQUEUE_JOB = "UPDATE jobs SET status = 'queued' WHERE id = %(id)s AND status = 'running'"
+FINISH_JOB = (
+    "UPDATE jobs SET status = %(status)s, images = %(images)s, error = %(error)s, finished_at = %(at)s "
+    "WHERE id = %(id)s AND status IN ('queued', 'running')"
+)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    seq: int
+    id: str
+    status: str
+    params: GenerationParams
+    n: int
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    images: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict) -> JobRecord:
+        decoded = {"params": GenerationParams.model_validate_json(row["params"]), "images": json.loads(row["images"])}
+        return cls(**(row | decoded))
+
+
+class MySQLJobRepository:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    def add(self, job_id: str, params: GenerationParams, *, n: int, created_at: datetime) -> None:
+        row = {"id": job_id, "params": params.model_dump_json(), "n": n, "created_at": created_at}
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            cur.execute(INSERT_JOB, row)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(SELECT_JOB, {"id": job_id})
+            row = cur.fetchone()
+        return JobRecord.from_row(row) if row else None
+
+    def list(self, *, limit: int, offset: int = 0, status: str | None = None) -> list[JobRecord]:
+        where, params = ("WHERE status = %(status)s", {"status": status}) if status else ("", {})
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(SELECT_PAGE.format(where=where), params | {"limit": limit, "offset": offset})
+            rows = cur.fetchall()
+        return [JobRecord.from_row(row) for row in rows]
+
+    def unfinished(self) -> list[JobRecord]:
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(SELECT_UNFINISHED)
+            rows = cur.fetchall()
+        return [JobRecord.from_row(row) for row in rows]
+
+    def position(self, seq: int) -> int:
+        """How many queued jobs are ahead of the one at ``seq``."""
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(COUNT_AHEAD, {"seq": seq})
+            return int(cur.fetchone()["n"])
+
+    def start(self, job_id: str, *, at: datetime) -> bool:
+        return self._update(START_JOB, {"id": job_id, "at": at})
+
+    def requeue(self, job_id: str) -> bool:
+        return self._update(REQUEUE_JOB, {"id": job_id})
+
+    def finish(
+        self, job_id: str, *, status: str, at: datetime, images: list[str] | None = None, error: str | None = None
+    ) -> bool:
+        """Set a terminal status once; False when the job had finished already (a cancel won the race)."""
+        row = {"id": job_id, "status": status, "at": at, "images": json.dumps(images or []), "error": error}
+        return self._update(FINISH_JOB, row)
+
+    def _update(self, sql: str, row: dict) -> bool:
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            return cur.execute(sql, row) > 0

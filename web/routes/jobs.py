@@ -1,0 +1,45 @@
+"""Jobs: generate in the background; poll, list or cancel while it runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from core.jobs import Job, JobRequest, JobStatus
+from web.deps import JobServiceDep
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+@router.post("", status_code=202, response_model=Job)
+@router.post("/", status_code=202, response_model=Job, include_in_schema=False)
+def create_job(body: JobRequest, response: Response, jobs: JobServiceDep) -> Job:
+    """Accept a generation of 1 to 4 images; it runs in the background and survives a restart."""
+    job = jobs.submit(body)
+    response.headers["Location"] = f"/jobs/{job.id}"
+    return job
+
+
+@router.get("", response_model=list[Job])
+@router.get("/", response_model=list[Job], include_in_schema=False)
+def list_jobs(
+    jobs: JobServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    status: JobStatus | None = None,
+) -> list[Job]:
+    """Recent jobs, newest first, optionally of one status."""
+    return jobs.list(limit=limit, offset=offset, status=status)
+
+
+@router.get("/{job_id}", response_model=Job)
+def get_job(job_id: str, jobs: JobServiceDep) -> Job:
+    """A job: its status, queue position, progress and, once done, its images or error."""
+    return jobs.get(job_id)
+
+
+@router.delete("/{job_id}", response_model=Job)
+def cancel_job(job_id: str, jobs: JobServiceDep) -> Job:
+    """Cancel: a queued job never runs, a running one stops at its next step; a finished one is a 409."""
+    return jobs.cancel(job_id)
