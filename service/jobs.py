@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from core.jobs import TERMINAL, Job, JobError, JobRequest
 from core.models import GenerationParams
 from data.jobs import JobRecord, MySQLJobRepository
 from service.images import ImageService, now
+from service.job_events import JobEvents
 from service.params import check_cost
 from service.worker import Hooks
 
@@ -36,11 +38,21 @@ class _Live:
     def __post_init__(self) -> None:
         self.done = [0] * self.n
 
-    def hooks(self, index: int, on_start) -> Hooks:
+    def hooks(self, index: int, on_start, on_progress) -> Hooks:
         def on_step(step: int, steps: int) -> None:
             self.done[index] = step
+            on_progress()
 
         return Hooks(on_start=on_start, on_step=on_step, cancel=self.cancel)
+
+    def progress(self) -> dict:
+        """step, steps, progress and eta_ms over all of the job's images."""
+        steps = self.steps * self.n
+        step = sum(self.done)
+        eta_ms = None
+        if self.started is not None and 0 < step < steps:
+            eta_ms = round((time.monotonic() - self.started) / step * (steps - step) * 1000)
+        return {"step": step, "steps": steps, "progress": round(step / steps, 4) if steps else 0.0, "eta_ms": eta_ms}
 
 
 def canonical_id(job_id: str) -> str:
@@ -58,6 +70,9 @@ class JobService:
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.events = JobEvents()
+        # Called with the finished Job, on the thread that finished it (webhooks subscribe here).
+        self.on_finish: list[Callable[[Job], None]] = []
 
     def submit(self, request: JobRequest | dict) -> Job:
         request = request if isinstance(request, JobRequest) else JobRequest.model_validate(request)
@@ -68,7 +83,9 @@ class JobService:
         job_id = str(uuid.uuid4())
         self.repository.add(job_id, params, n=request.n, created_at=now())
         self._launch(job_id, params, request.n)
-        return self.get(job_id)
+        job = self.get(job_id)
+        self.events.publish(job.id, "queued", {"position": job.position or 0})
+        return job
 
     def get(self, job_id: str) -> Job:
         record = self.repository.get(canonical_id(job_id))
@@ -88,7 +105,8 @@ class JobService:
             live = self._live.get(job.id)
         if live is not None:
             live.cancel.set()
-        self.repository.finish(job.id, status="cancelled", at=now())
+        if self.repository.finish(job.id, status="cancelled", at=now()):
+            self._announce(job.id)
         return self.get(job.id)
 
     def recover(self) -> None:
@@ -102,6 +120,7 @@ class JobService:
                 self.repository.requeue(record.id)
             logger.info("resuming job %s (%s before the restart)", record.id, record.status)
             self._launch(record.id, record.params, record.n)
+            self.events.publish(record.id, "queued", {"position": 0})
 
     def close(self) -> None:
         self._stopping.set()
@@ -127,14 +146,18 @@ class JobService:
         def started() -> None:
             if live.started is None:
                 live.started = time.monotonic()
-                self.repository.start(job_id, at=now())
+                if self.repository.start(job_id, at=now()):
+                    self.events.publish(job_id, "started")
+
+        def progressed() -> None:
+            self.events.publish(job_id, "progress", live.progress())
 
         while not self._stopping.is_set():
             if live.cancel.is_set():
                 return {"status": "cancelled"}
             try:
                 request = params.model_dump()
-                hooks_for = lambda i: live.hooks(i, started)  # noqa: E731
+                hooks_for = lambda i: live.hooks(i, started, progressed)  # noqa: E731
                 details = self.images.create_many(request, n=n, abandoned=live.cancel, hooks_for=hooks_for)
             except GeneratorBusy:
                 self._stopping.wait(BUSY_RETRY_S)  # the queue is shared with /image/: wait for room
@@ -147,17 +170,29 @@ class JobService:
         return {"status": None}  # shutting down: the job stays unfinished and resumes at the next start
 
     def _finish(self, job_id: str, *, status: str | None, images: list[str] | None = None, error=None) -> None:
-        if status is not None:
-            self.repository.finish(job_id, status=status, at=now(), images=images, error=error)
+        if status is not None and self.repository.finish(job_id, status=status, at=now(), images=images, error=error):
+            self._announce(job_id)
+
+    def _announce(self, job_id: str) -> None:
+        """The terminal event, then whoever listens for finished jobs."""
+        job = self.get(job_id)
+        data = {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")
+        self.events.publish(job.id, job.status, data, final=True)
+        for listener in self.on_finish:
+            try:
+                listener(job)
+            except Exception:
+                logger.exception("a finished-job listener failed for %s", job.id)
 
     def _job(self, record: JobRecord) -> Job:
         with self._lock:
             live = self._live.get(record.id)
         steps = record.params.steps * record.n
-        step = sum(live.done) if live and record.status == "running" else (steps if record.status == "succeeded" else 0)
-        eta_ms = None
-        if live and live.started is not None and 0 < step < steps:
-            eta_ms = round((time.monotonic() - live.started) / step * (steps - step) * 1000)
+        progress = {"step": steps if record.status == "succeeded" else 0, "steps": steps, "eta_ms": None}
+        if live is not None and record.status == "running":
+            progress = live.progress()
+        step = progress["step"]
+        eta_ms = progress["eta_ms"]
         return Job(
             id=record.id,
             status=record.status,
