@@ -7,6 +7,8 @@
 
 (() => {
   const PAGE_SIZE = 24;
+  // The grid shows small WebP thumbnails (made once and kept by the server); the detail view the PNG.
+  const THUMB_QUERY = "?width=256&format=webp";
   const KEY_STORAGE = "pixyproxy.apiKey";
   const NUMBER_FIELDS = [
     ["seed", "int"],
@@ -19,7 +21,7 @@
   const $ = (selector) => document.querySelector(selector);
 
   const gallery = { offset: 0, loading: false, done: false, seen: new Set() };
-  const imageUrls = new Map(); // guid -> Promise of a blob: URL
+  const imageUrls = new Map(); // content URL -> Promise of a blob: URL
   let memoryKey = ""; // used when localStorage is unavailable
   let keyPrompt = null; // the pending "ask for a key" promise, shared by concurrent 401s
   let current = null; // the ImageDetail shown in the detail dialog
@@ -122,17 +124,29 @@
     return response.json();
   }
 
-  /** A blob: URL for an image's PNG, fetched once per page load. */
-  function imageUrl(guid) {
-    if (!imageUrls.has(guid)) {
-      const promise = apiFetch(`/image/${encodeURIComponent(guid)}/content`).then(async (response) => {
+  /** A blob: URL for an image's PNG (or, with `query`, a variant of it), fetched once per page load. */
+  function imageUrl(guid, query = "") {
+    const url = `/image/${encodeURIComponent(guid)}/content${query}`;
+    if (!imageUrls.has(url)) {
+      const promise = apiFetch(url).then(async (response) => {
         if (!response.ok) throw new ApiError(await errorDetail(response), response.status);
         return URL.createObjectURL(await response.blob());
       });
-      promise.catch(() => imageUrls.delete(guid)); // a later view may try again
-      imageUrls.set(guid, promise);
+      promise.catch(() => imageUrls.delete(url)); // a later view may try again
+      imageUrls.set(url, promise);
     }
-    return imageUrls.get(guid);
+    return imageUrls.get(url);
+  }
+
+  /** Say so when the service runs on the tiny fallback model; /ready needs no key. */
+  async function showFallback() {
+    try {
+      const response = await fetch("/ready");
+      const body = await response.json();
+      $("#fallback").hidden = body.fallback !== true;
+    } catch {
+      // no answer: say nothing rather than guess
+    }
   }
 
   // ---------------------------------------------------------------- status and messages
@@ -187,7 +201,7 @@
     caption.textContent = item.prompt;
     thumb.append(img, caption);
     thumb.addEventListener("click", () => openDetail(item));
-    imageUrl(item.guid).then(
+    imageUrl(item.guid, THUMB_QUERY).then(
       (url) => {
         img.src = url;
       },
@@ -428,6 +442,7 @@
     });
 
     loadMore();
+    showFallback();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
