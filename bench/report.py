@@ -18,6 +18,8 @@ TARGETS = {
     ),
     "list_p95_ms_100k": ("<", 20.0, " ms", "GET /image/ p95 latency with 100,000 rows"),
     "rss_growth_mb_500": ("<=", 10.0, " MB", "server RSS growth (VmRSS or VmHWM) over 500 requests"),
+    "gallery_page_weight_ratio": ("<=", 0.1, "", "bytes of the gallery's first page of thumbnails over its PNGs"),
+    "thumbnail_over_content": (">=", 0.8, "", "warm thumbnail req/s at c4 over the PNG content route's"),
 }
 
 
@@ -158,6 +160,10 @@ def markdown(r: dict) -> str:
         f"{_f(r['list_p95_ms_100k'], 2)} ms (server's own time p50 {_f(r['list_server_p50_ms_100k'], 2)} ms); "
         f"a page from the middle (`?before=`) p50 {_f(r['list_before_middle_p50_ms'], 2)} ms, p95 "
         f"{_f(r['list_before_middle_p95_ms'], 2)} ms.",
+        "",
+        f"Gallery first page: {r['gallery_page_images']} images at 512x512 weigh {r['gallery_page_png_bytes']:,} bytes "
+        f"as PNGs, {r['gallery_page_thumbnail_bytes']:,} as the grid asks them (`{r['gallery_page_query']}`); a warm "
+        f"thumbnail {_f(r['thumbnail_rps_c4'])} req/s at c4 against the PNG's {_f(r['thumbnail_content_rps_c4'])}.",
         "",
         "## Memory",
         "",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import DATABASES, PROMPT, diagnose, reads
+from bench import DATABASES, PROMPT, diagnose, reads, thumbnails
 from bench.load import median, merge_loads, run_load
 from bench.reads import rotated
 from core.models import GenerationParams
@@ -154,6 +154,7 @@ class Bench:
             ("read path: content vs static file", lambda: reads.content(self)),
             (f"list: {self.args.rows:,} rows", lambda: reads.listing(self)),
             (f"memory: {self.args.memory_requests} requests", lambda: reads.memory(self)),
+            (f"thumbnails: {self.args.thumb_images} images at 512x512", lambda: thumbnails.thumbnails(self)),
         ):
             print(title, flush=True)
             step()
