@@ -33,6 +33,10 @@ class GeneratedImage:
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all)."""
 
+PreviewCallback = Callable[[int, Callable[[], list[Image]]], None]
+"""Called after each step with (steps done, render); ``render()`` makes the batch's cheap previews, so a
+caller that wants none this step pays nothing. A generator that cannot preview never calls it."""
+
 
 class ImageGenerator(Protocol):
     info: GeneratorInfo
@@ -43,6 +47,7 @@ class ImageGenerator(Protocol):
         *,
         on_step: StepCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_preview: PreviewCallback | None = None,
     ) -> list[GeneratedImage]:
         """Generate one image per entry; entries share steps, guidance and size.
 

@@ -9,10 +9,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.exceptions import GeneratorBusy, ImageException
 from core.models import GenerationParams
 from service.generated import ImageGenerator
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,8 @@ class Hooks:
     on_start: Callable[[], None] | None = None
     on_step: Callable[[int, int], None] | None = None
     cancel: threading.Event | None = None  # once set, the generation stops at its next step
+    # (step, steps, render): render() makes this image's cheap preview; not calling it costs nothing.
+    on_preview: Callable[[int, int, Callable[[], Image]], None] | None = None
 
 
 @dataclass
@@ -158,8 +164,18 @@ class GenerationWorker:
             # Only when every member is cancelled: the others' pixels must not change.
             return all(job.hooks.cancel is not None and job.hooks.cancel.is_set() for job in jobs)
 
+        can_preview = getattr(self.generator, "previews", False)  # a generator that can declares it
+        previewers = [(i, job) for i, job in enumerate(jobs) if job.hooks.on_preview] if can_preview else []
+
+        def on_preview(step: int, render: Callable[[], list]) -> None:
+            for index, job in previewers:
+                job.hooks.on_preview(step, job.params.steps, lambda index=index: render()[index])
+
+        # Only asked for when a member can use previews: the plain path never builds one.
+        options = {"on_preview": on_preview} if previewers else {}
         try:
-            results = self.generator.generate([job.params for job in jobs], on_step=on_step, should_stop=should_stop)
+            params = [job.params for job in jobs]
+            results = self.generator.generate(params, on_step=on_step, should_stop=should_stop, **options)
             if self.on_batch:
                 self.on_batch(time.perf_counter() - started, len(jobs))
         except BaseException as exc:  # the worker must outlive any generator fault

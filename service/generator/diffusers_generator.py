@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from core.exceptions import GenerationFailed, GeneratorOutOfMemory
 from core.models import GenerationParams
-from service.generated import GeneratedImage, GeneratorInfo, StepCallback
+from service.generated import GeneratedImage, GeneratorInfo, PreviewCallback, StepCallback
+from service.generator.preview import latent_rgb_map, latents_to_images
 from service.profiles import profile_for
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class DiffusersGenerator:
         self.pipe = pipe
         self.device = device
         self._lock = threading.Lock()
+        self._rgb_map = latent_rgb_map(pipe)
+        self.previews = self._rgb_map is not None  # the worker passes on_preview only to one that can
         native = pipe.unet.config.sample_size * pipe.vae_scale_factor
         self.info = GeneratorInfo(
             model=model,
@@ -53,12 +56,16 @@ class DiffusersGenerator:
         *,
         on_step: StepCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_preview: PreviewCallback | None = None,
     ) -> list[GeneratedImage]:
         first = batch[0]
+        on_preview = on_preview if self.previews else None
 
         def step_end(pipe, index: int, timestep, tensors: dict) -> dict:
             if on_step is not None:
                 on_step(index + 1, first.steps)
+            if on_preview is not None:
+                on_preview(index + 1, _once(lambda: latents_to_images(tensors["latents"], self._rgb_map)))
             if should_stop is not None and should_stop():
                 pipe._interrupt = True  # diffusers skips the remaining steps
             return tensors
@@ -77,7 +84,8 @@ class DiffusersGenerator:
                         width=first.width,
                         height=first.height,
                         generator=generators,
-                        callback_on_step_end=step_end if on_step or should_stop else None,
+                        callback_on_step_end=step_end if on_step or should_stop or on_preview else None,
+                        callback_on_step_end_tensor_inputs=["latents"],
                     ).images
             except torch.cuda.OutOfMemoryError as exc:
                 torch.cuda.empty_cache()
@@ -88,3 +96,15 @@ class DiffusersGenerator:
                 raise GenerationFailed() from exc
             elapsed = round((time.perf_counter() - started) * 1000)
         return [GeneratedImage(image=img, params=p, elapsed_ms=elapsed) for img, p in zip(images, batch, strict=True)]
+
+
+def _once(make: Callable[[], list]) -> Callable[[], list]:
+    """``make`` run at most once, however many batch members ask for the step's previews."""
+    made: list = []
+
+    def get() -> list:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
