@@ -17,6 +17,7 @@ from data.jobs import JobRecord, MySQLJobRepository
 from service.images import ImageService, now
 from service.job_events import JobEvents
 from service.params import check_cost
+from service.previews import PreviewWatch
 from service.worker import Hooks
 
 logger = logging.getLogger(__name__)
@@ -38,12 +39,12 @@ class _Live:
     def __post_init__(self) -> None:
         self.done = [0] * self.n
 
-    def hooks(self, index: int, on_start, on_progress) -> Hooks:
+    def hooks(self, index: int, on_start, on_progress, on_preview=None) -> Hooks:
         def on_step(step: int, steps: int) -> None:
             self.done[index] = step
             on_progress()
 
-        return Hooks(on_start=on_start, on_step=on_step, cancel=self.cancel)
+        return Hooks(on_start=on_start, on_step=on_step, cancel=self.cancel, on_preview=on_preview)
 
     def progress(self) -> dict:
         """step, steps, progress and eta_ms over all of the job's images."""
@@ -71,6 +72,7 @@ class JobService:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.events = JobEvents()
+        self.previews = PreviewWatch()  # previews are made only for jobs whose stream asked for them
         # Called with the finished Job, on the thread that finished it (webhooks subscribe here).
         self.on_finish: list[Callable[[Job], None]] = []
 
@@ -82,9 +84,10 @@ class JobService:
         check_cost(params, n=request.n, limits=self.images.limits)
         job_id = str(uuid.uuid4())
         self.repository.add(job_id, params, n=request.n, created_at=now())
-        self._launch(job_id, params, request.n)
         job = self.get(job_id)
+        # Before the launch: a fast job's started and progress events must not overtake its queued.
         self.events.publish(job.id, "queued", {"position": job.position or 0})
+        self._launch(job_id, params, request.n)
         return job
 
     def get(self, job_id: str) -> Job:
@@ -157,7 +160,7 @@ class JobService:
                 return {"status": "cancelled"}
             try:
                 request = params.model_dump()
-                hooks_for = lambda i: live.hooks(i, started, progressed)  # noqa: E731
+                hooks_for = lambda i: live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))  # noqa: E731
                 details = self.images.create_many(request, n=n, abandoned=live.cancel, hooks_for=hooks_for)
             except GeneratorBusy:
                 self._stopping.wait(BUSY_RETRY_S)  # the queue is shared with /image/: wait for room

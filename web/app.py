@@ -16,7 +16,7 @@ from web import errors, mcp_server
 from web.body_limit import BodyLimitMiddleware
 from web.metrics import Metrics
 from web.request_log import RequestLogMiddleware, record_route
-from web.routes import gallery, images, jobs, openai, ops
+from web.routes import gallery, images, job_events, jobs, openai, ops
 from web.security import ApiKeyMiddleware
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
     app.include_router(images.router)
     app.include_router(openai.router)
     app.include_router(jobs.router)
+    app.include_router(job_events.router)
     app.include_router(ops.router)
     app.include_router(gallery.router)
     mcp_server.mount(app)

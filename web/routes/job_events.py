@@ -1,0 +1,90 @@
+"""``GET /jobs/{id}/events``: a job's progress as Server-Sent Events, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from core.exceptions import InvalidInput
+from core.jobs import TERMINAL, Job
+from service.job_events import JobEvent
+from service.jobs import JobService
+from web.deps import JobServiceDep
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+HEARTBEAT_S = 15.0  # a comment line after this long without a write keeps proxies from closing the stream
+POLL_S = 0.05  # how often the stream looks for new events: never blocks the loop, and adds at most this lag
+ROW_CHECK_S = 1.0  # how often a job with no events in memory is looked up in MySQL
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_MAX_ID_DIGITS = 18
+
+
+def last_event_id(raw: str | None) -> int:
+    """The id of the last event the client saw; 0 when it saw none."""
+    if raw is None or raw == "":
+        return 0
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= _MAX_ID_DIGITS):
+        raise InvalidInput("Last-Event-ID must be a non-negative integer", field="Last-Event-ID")
+    return int(raw)
+
+
+def frame(event: JobEvent) -> str:
+    data = json.dumps(event.data, separators=(",", ":"))
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+
+
+def terminal_event(job: Job, event_id: int) -> JobEvent:
+    """A finished job's last event, built from its row (as ``JobService`` publishes it)."""
+    data = {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")
+    return JobEvent(id=event_id, kind=job.status, data=data)
+
+
+async def _events(jobs: JobService, job: Job, after: int, previews: bool) -> AsyncIterator[str]:
+    with ExitStack() as stack:
+        if previews:
+            stack.enter_context(jobs.previews.watching(job.id))
+        wrote = time.monotonic()
+        checked = None
+        while True:
+            if not jobs.events.known(job.id) and (checked is None or time.monotonic() - checked >= ROW_CHECK_S):
+                # Nothing in memory (a restart, or a log long forgotten): the row says whether it is over.
+                checked = time.monotonic()
+                job = await run_in_threadpool(jobs.get, job.id)
+                if job.status in TERMINAL:
+                    yield frame(terminal_event(job, after + 1))
+                    return
+            for event in jobs.events.since(job.id, after):
+                after = event.id
+                if event.kind == "preview" and not previews:
+                    continue
+                yield frame(event)
+                wrote = time.monotonic()
+                if event.kind in TERMINAL:
+                    return
+            if time.monotonic() - wrote >= HEARTBEAT_S:
+                yield ": heartbeat\n\n"
+                wrote = time.monotonic()
+            await anyio.sleep(POLL_S)
+
+
+@router.get("/{job_id}/events", response_class=StreamingResponse)
+async def job_events(
+    job_id: str,
+    jobs: JobServiceDep,
+    previews: Annotated[bool, Query()] = False,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: queued, started, progress (and preview with ?previews=1), then the outcome."""
+    after = last_event_id(last_event_id_header)
+    job = await run_in_threadpool(jobs.get, job_id)
+    stream = _events(jobs, job, after, previews)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
