@@ -10,6 +10,7 @@ import hashlib
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from contextlib import suppress
 from pathlib import Path
 
 import pymysql
@@ -87,11 +88,10 @@ class MySQLVariants(VariantStore):
 
     def put(self, guid: str, key: str, data: bytes) -> None:
         row = {"guid": guid, "variant": key, "sha256": hashlib.sha256(data).hexdigest(), "content": data}
-        try:
-            with self.pool.transaction() as conn, conn.cursor() as cur:
-                cur.execute(INSERT_VARIANT, row)
-        except pymysql.err.IntegrityError:  # the image was deleted meanwhile: nothing to keep
-            return
+        # Suppressed inside the pool's block, which turns what escapes it into a StorageError: a foreign-key
+        # refusal means the image was deleted meanwhile, and there is nothing to keep.
+        with self.pool.transaction() as conn, conn.cursor() as cur, suppress(pymysql.err.IntegrityError):
+            cur.execute(INSERT_VARIANT, row)
 
 
 class VariantRepository:
