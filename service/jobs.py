@@ -8,17 +8,18 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-from core.exceptions import GeneratorBusy, ImageException, InvalidInput, JobFinished, JobNotFound, RequestAbandoned
+from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFound, RequestAbandoned
 from core.jobs import TERMINAL, Job, JobError, JobRequest
-from core.models import GenerationParams
+from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.jobs import JobRecord, MySQLJobRepository
+from service.idempotency import KeyPurger, check_owner, key_claim
 from service.images import ImageService, now
 from service.job_events import JobEvents
+from service.job_state import Live, Outcome, WhileQueued, canonical_id
 from service.params import check_cost
 from service.previews import PreviewWatch
-from service.worker import Hooks
+from service.webhook_policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -26,64 +27,35 @@ BUSY_RETRY_S = 0.2
 MAX_ATTEMPTS = 2  # a job that was running when the process died runs once more, then fails
 
 
-@dataclass
-class _Live:
-    """What only this process knows of a job it runs: its cancel switch and per-image step counts."""
-
-    n: int
-    steps: int
-    cancel: threading.Event = field(default_factory=threading.Event)
-    done: list[int] = field(default_factory=list)
-    started: float | None = None
-
-    def __post_init__(self) -> None:
-        self.done = [0] * self.n
-
-    def hooks(self, index: int, on_start, on_progress, on_preview=None) -> Hooks:
-        def on_step(step: int, steps: int) -> None:
-            self.done[index] = step
-            on_progress()
-
-        return Hooks(on_start=on_start, on_step=on_step, cancel=self.cancel, on_preview=on_preview)
-
-    def progress(self) -> dict:
-        """step, steps, progress and eta_ms over all of the job's images."""
-        steps = self.steps * self.n
-        step = sum(self.done)
-        eta_ms = None
-        if self.started is not None and 0 < step < steps:
-            eta_ms = round((time.monotonic() - self.started) / step * (steps - step) * 1000)
-        return {"step": step, "steps": steps, "progress": round(step / steps, 4) if steps else 0.0, "eta_ms": eta_ms}
-
-
-def canonical_id(job_id: str) -> str:
-    try:
-        return str(uuid.UUID(job_id))
-    except (ValueError, AttributeError, TypeError):
-        raise JobNotFound() from None
-
-
 class JobService:
     def __init__(self, *, repository: MySQLJobRepository, images: ImageService, runners: int) -> None:
         self.repository = repository
         self.images = images
         self._executor = ThreadPoolExecutor(max_workers=runners, thread_name_prefix="job")
-        self._live: dict[str, _Live] = {}
+        self._live: dict[str, Live] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.events = JobEvents()
         self.previews = PreviewWatch()  # previews are made only for jobs whose stream asked for them
         # Called with the finished Job, on the thread that finished it (webhooks subscribe here).
         self.on_finish: list[Callable[[Job], None]] = []
+        self.webhook_policy = WebhookPolicy()  # refuses every webhook_url until bootstrap configures it
+        self.keys = KeyPurger(repository.purge_keys)
 
-    def submit(self, request: JobRequest | dict) -> Job:
+    def submit(self, request: JobRequest | dict, *, idempotency_key: str | None = None, route: str = "jobs") -> Job:
+        """Accept a job; a known ``idempotency_key`` (per route, same body) returns its job instead."""
         request = request if isinstance(request, JobRequest) else JobRequest.model_validate(request)
-        if request.webhook_url is not None:
-            raise InvalidInput("webhook_url: webhooks are not configured on this server", field="webhook_url")
+        key = key_claim(idempotency_key, route=route, body=request, at=now())
+        webhook_url = self.webhook_policy.check(request.webhook_url) if request.webhook_url is not None else None
         params = self.images.resolve(request.model_dump(exclude={"n", "webhook_url"}))
         check_cost(params, n=request.n, limits=self.images.limits)
         job_id = str(uuid.uuid4())
-        self.repository.add(job_id, params, n=request.n, created_at=now())
+        owner = self.repository.add(job_id, params, n=request.n, created_at=now(), webhook_url=webhook_url, key=None)
+        if owner is not None and key is not None:
+            self.keys.now_and_then(now())
+            check_owner(owner, key)
+            if owner.job_id != job_id:
+                return self.get(owner.job_id)
         job = self.get(job_id)
         # Before the launch: a fast job's started and progress events must not overtake its queued.
         self.events.publish(job.id, "queued", {"position": job.position or 0})
@@ -131,21 +103,47 @@ class JobService:
 
     def _launch(self, job_id: str, params: GenerationParams, n: int) -> None:
         with self._lock:
-            self._live[job_id] = _Live(n=n, steps=params.steps)
+            self._live[job_id] = Live(n=n, steps=params.steps)
         self._executor.submit(self._run, job_id, params, n)
 
-    def _run(self, job_id: str, params: GenerationParams, n: int) -> None:
+    def run(
+        self, request: GenerationRequest | dict, *, n: int = 1, abandoned: threading.Event | None = None
+    ) -> list[ImageDetail]:
+        """The synchronous routes' path: a job like any other, awaited on the calling thread.
+
+        A full queue is refused before anything is written (503). If the client leaves (``abandoned``)
+        while the job is queued, it is dropped; once it runs, it finishes and is stored.
+        """
+        params = self.images.resolve(request)
+        check_cost(params, n=n, limits=self.images.limits)
+        if self.images.worker.full:
+            raise GeneratorBusy()
+        job_id = str(uuid.uuid4())
+        self.repository.add(job_id, params, n=n, created_at=now())
+        with self._lock:
+            live = self._live[job_id] = Live(n=n, steps=params.steps)
+        self.events.publish(job_id, "queued", {"position": 0})
+        outcome = self._run(job_id, params, n, abandoned=WhileQueued(abandoned, live), retry_busy=False)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.details
+
+    def _run(self, job_id: str, params: GenerationParams, n: int, **options) -> Outcome:
         live = self._live[job_id]
         try:
-            self._finish(job_id, **self._generate(job_id, params, n, live))
+            outcome = self._generate(job_id, params, n, live, **options)
         except Exception:
             logger.exception("job %s failed outside its contract", job_id)
-            self._finish(job_id, status="failed", error="internal error")
+            outcome = Outcome("failed", error=ImageException())
         finally:
             with self._lock:
                 self._live.pop(job_id, None)
+        self._finish(job_id, outcome)
+        return outcome
 
-    def _generate(self, job_id: str, params: GenerationParams, n: int, live: _Live) -> dict:
+    def _generate(
+        self, job_id: str, params: GenerationParams, n: int, live: Live, *, abandoned=None, retry_busy: bool = True
+    ) -> Outcome:
         def started() -> None:
             if live.started is None:
                 live.started = time.monotonic()
@@ -155,25 +153,33 @@ class JobService:
         def progressed() -> None:
             self.events.publish(job_id, "progress", live.progress())
 
+        abandoned = abandoned or live.cancel
         while not self._stopping.is_set():
-            if live.cancel.is_set():
-                return {"status": "cancelled"}
+            if live.cancel.is_set() or abandoned.is_set():
+                return Outcome("cancelled", error=RequestAbandoned())
             try:
                 request = params.model_dump()
                 hooks_for = lambda i: live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))  # noqa: E731
-                details = self.images.create_many(request, n=n, abandoned=live.cancel, hooks_for=hooks_for)
-            except GeneratorBusy:
+                details = self.images.create_many(request, n=n, abandoned=abandoned, hooks_for=hooks_for)
+            except GeneratorBusy as exc:
+                if not retry_busy:
+                    return Outcome("failed", error=exc)
                 self._stopping.wait(BUSY_RETRY_S)  # the queue is shared with /image/: wait for room
                 continue
-            except RequestAbandoned:
-                return {"status": "cancelled"}
+            except RequestAbandoned as exc:
+                return Outcome("cancelled", error=exc)
             except ImageException as exc:
-                return {"status": "failed", "error": exc.message}
-            return {"status": "succeeded", "images": [d.guid for d in details]}
-        return {"status": None}  # shutting down: the job stays unfinished and resumes at the next start
+                return Outcome("failed", error=exc)
+            return Outcome("succeeded", details=details)
+        # Shutting down: the job stays unfinished in MySQL and resumes at the next start.
+        return Outcome(None, error=GeneratorBusy("the service is shutting down"))
 
-    def _finish(self, job_id: str, *, status: str | None, images: list[str] | None = None, error=None) -> None:
-        if status is not None and self.repository.finish(job_id, status=status, at=now(), images=images, error=error):
+    def _finish(self, job_id: str, outcome: Outcome) -> None:
+        images = [detail.guid for detail in outcome.details]
+        error = outcome.error.message if outcome.status == "failed" and outcome.error else None
+        if not outcome.status:
+            return
+        if self.repository.finish(job_id, status=outcome.status, at=now(), images=images, error=error):
             self._announce(job_id)
 
     def _announce(self, job_id: str) -> None:

@@ -79,13 +79,19 @@ class GenerationWorker:
     def busy(self) -> int:
         return self._running
 
+    @property
+    def full(self) -> bool:
+        """Whether a submission now would be refused as busy."""
+        with self._cond:
+            return len(self._pending) >= self.max_queue and bool(self._running or self._pending)
+
     def submit(self, params: GenerationParams, hooks: Hooks | None = None) -> Future:
         job = _Job(params, Future(), hooks or Hooks())
         with self._cond:
             if self._stopping:
                 raise GeneratorBusy("the service is shutting down")
             if len(self._pending) >= self.max_queue and (self._running or self._pending):
-                raise GeneratorBusy()
+                raise GeneratorBusy()  # the same test as ``full``, under the same lock
             self._pending.append(job)
             self._cond.notify()
         job.future.add_done_callback(lambda future: self._forget(job) if future.cancelled() else None)

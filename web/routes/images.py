@@ -11,7 +11,7 @@ from core.cursor import decode_cursor
 from core.exceptions import InvalidInput
 from core.models import GenerationRequest, ImageDetail, PageQuery
 from core.variants import VariantSpec
-from web.deps import ImageServiceDep, SettingsDep, VariantServiceDep
+from web.deps import ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.responses import png_response
 
@@ -35,9 +35,9 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 @router.post("/", response_model=ImageDetail)
 @router.post("", response_model=ImageDetail, include_in_schema=False)
-async def create_image(request: Request, body: GenerationRequest, service: ImageServiceDep) -> ImageDetail:
-    """Generate one image from a prompt, store it and return its details."""
-    return await run_while_connected(request, lambda gone: service.create(body, abandoned=gone))
+async def create_image(request: Request, body: GenerationRequest, jobs: JobServiceDep) -> ImageDetail:
+    """Generate one image from a prompt, store it and return its details (a job, awaited)."""
+    return (await run_while_connected(request, lambda gone: jobs.run(body, abandoned=gone)))[0]
 
 
 @router.get("/", response_model=list[ImageDetail])

@@ -15,9 +15,10 @@ from core.exceptions import InvalidInput, UnsupportedMediaType
 from core.models import ImageDetail
 from service.images import ImageService
 from service.variants import VariantService
-from web.deps import ImageServiceDep, SettingsDep, VariantServiceDep
+from web.deps import ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse
+from web.openai_stream import stream_images
 
 PREFIX = "/v1"
 router = APIRouter(prefix=PREFIX, tags=["openai"])
@@ -77,15 +78,19 @@ def _as_openai(
 async def create_images(
     request: Request,
     service: ImageServiceDep,
+    jobs: JobServiceDep,
     variants: VariantServiceDep,
     settings: SettingsDep,
     raw: Any = Depends(json_body),
 ) -> OpenAIImagesResponse:
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
+    if body.stream:
+        with _size_names_width_and_height(body):
+            return await stream_images(body, jobs=jobs, service=service, variants=variants)
     with _size_names_width_and_height(body):
         details = await run_while_connected(
-            request, lambda gone: service.create_many(body.generation_request(), n=body.n or 1, abandoned=gone)
+            request, lambda gone: jobs.run(body.generation_request(), n=body.n or 1, abandoned=gone)
         )
     # OpenAI's url must be absolute: the configured public URL, else (as before) the request's own.
     base_url = settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)

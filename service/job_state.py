@@ -1,0 +1,66 @@
+"""What a job's run keeps beside its row: progress, the cancel switch, and how the run ended."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from core.exceptions import ImageException, JobNotFound
+from core.models import ImageDetail
+from service.worker import Hooks
+
+
+@dataclass
+class Live:
+    """What only this process knows of a job it runs: its cancel switch and per-image step counts."""
+
+    n: int
+    steps: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: list[int] = field(default_factory=list)
+    started: float | None = None
+
+    def __post_init__(self) -> None:
+        self.done = [0] * self.n
+
+    def hooks(self, index: int, on_start, on_progress, on_preview=None) -> Hooks:
+        def on_step(step: int, steps: int) -> None:
+            self.done[index] = step
+            on_progress()
+
+        return Hooks(on_start=on_start, on_step=on_step, cancel=self.cancel, on_preview=on_preview)
+
+    def progress(self) -> dict:
+        """step, steps, progress and eta_ms over all of the job's images."""
+        steps = self.steps * self.n
+        step = sum(self.done)
+        eta_ms = None
+        if self.started is not None and 0 < step < steps:
+            eta_ms = round((time.monotonic() - self.started) / step * (steps - step) * 1000)
+        return {"step": step, "steps": steps, "progress": round(step / steps, 4) if steps else 0.0, "eta_ms": eta_ms}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str | None  # None: not finished (the process is stopping)
+    details: list[ImageDetail] = field(default_factory=list)
+    error: ImageException | None = None
+
+
+class WhileQueued:
+    """Reads as set once the client has left, but only while the job has not started: then it is kept."""
+
+    def __init__(self, gone: threading.Event | None, live: Live) -> None:
+        self.gone, self.live = gone, live
+
+    def is_set(self) -> bool:
+        return self.gone is not None and self.gone.is_set() and self.live.started is None
+
+
+def canonical_id(job_id: str) -> str:
+    try:
+        return str(uuid.UUID(job_id))
+    except (ValueError, AttributeError, TypeError):
+        raise JobNotFound() from None
