@@ -28,6 +28,9 @@ def _lifespan(generator: ImageGenerator | None) -> Callable[[FastAPI], AbstractA
         settings, metrics = app.state.settings, app.state.metrics
         container = bootstrap(settings, generator=generator, on_batch=metrics.observe_batch)
         app.state.container = container
+        container.jobs.on_finish.append(metrics.observe_job)
+        if container.webhooks is not None:
+            container.webhooks.on_outcome.append(metrics.observe_webhook)
         metrics.watch(
             queue_depth=lambda: container.worker.queue_depth,
             images_stored=container.images.count,

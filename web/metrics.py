@@ -80,12 +80,35 @@ class Metrics:
             "pixy_generation_batch_size", "Images per pipeline call", buckets=(1, 2, 4, 8, 16), registry=self.registry
         )
         self.queue_depth = Gauge("pixy_queue_depth", "Requests waiting for the generator", registry=self.registry)
+        self.webhook_deliveries = Counter(
+            "pixy_webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"], registry=self.registry
+        )
+        self.jobs = Counter("pixy_jobs", "Finished jobs by terminal status", ["status"], registry=self.registry)
+        self.job_queue_wait = Histogram(
+            "pixy_job_queue_wait_seconds",
+            "Seconds from accepted to started",
+            buckets=GENERATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.cancellations = Counter("pixy_job_cancellations", "Jobs cancelled", registry=self.registry)
         self.stored: _StoredImages | None = None
         self.ping: OffThread | None = None
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+    def observe_webhook(self, outcome: str) -> None:
+        """delivered, retried (a timeout or 5xx, tried again later) or failed (refused, or out of retries)."""
+        self.webhook_deliveries.labels(outcome).inc()
+
+    def observe_job(self, job) -> None:
+        """A finished job (``core.jobs.Job``): its status, and how long it waited for the generator."""
+        self.jobs.labels(job.status).inc()
+        if job.status == "cancelled":
+            self.cancellations.inc()
+        if job.started_at is not None:
+            self.job_queue_wait.observe(max(0.0, (job.started_at - job.created_at).total_seconds()))
 
     def observe_batch(self, seconds: float, size: int) -> None:
         self.generation.observe(seconds)

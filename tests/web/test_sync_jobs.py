@@ -49,3 +49,21 @@ def test_a_full_queue_is_refused_before_a_job_is_written(make_held_client):
         assert len(held.client.get("/jobs").json()) == 1
         held.release()
         assert first.result(timeout=30).status_code == 200
+
+
+def test_metrics_count_jobs_by_status_cancellations_and_queue_wait(make_held_client):
+    held = make_held_client(pixy_max_batch=1)
+    first = held.client.post("/jobs", json={"prompt": "first"} | TINY).json()
+    held.wait_until_running()
+    second = held.client.post("/jobs", json={"prompt": "second"} | TINY).json()
+    held.client.delete(f"/jobs/{second['id']}")
+    held.release()
+    deadline = time.monotonic() + 30
+    while held.client.get(f"/jobs/{first['id']}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    text = held.client.get("/metrics").text
+    assert 'pixy_jobs_total{status="succeeded"} 1.0' in text
+    assert 'pixy_jobs_total{status="cancelled"} 1.0' in text
+    assert "pixy_job_cancellations_total 1.0" in text
+    assert "pixy_job_queue_wait_seconds_count 1.0" in text
