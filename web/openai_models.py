@@ -26,6 +26,9 @@ class OpenAIImageRequest(BaseModel):
     # gpt-image-1's: the b64_json answer's encoding (a url points at the content route's ?format=).
     output_format: Literal["png", "jpeg", "webp"] | None = None
     output_compression: int | None = Field(default=None, ge=0, le=100, strict=True)
+    # gpt-image-1's streaming: SSE events instead of one answer, with up to 3 partial images first.
+    stream: bool | None = Field(default=None, strict=True)
+    partial_images: int | None = Field(default=None, ge=0, le=3, strict=True)
     negative_prompt: str | None = Field(default=None, strict=True)
     seed: int | None = Field(default=None, strict=True)
     steps: int | None = Field(default=None, strict=True)

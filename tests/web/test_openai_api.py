@@ -207,3 +207,55 @@ def test_bad_output_format_or_compression_is_400_naming_it(client, fields, param
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
     assert client.get("/image/").json() == []
+
+
+def test_stream_true_sends_partial_images_then_the_completed_image_through_the_sdk(make_held_client):
+    import threading
+    import time
+
+    from openai.types import ImageGenCompletedEvent, ImageGenPartialImageEvent
+
+    held = make_held_client(pixy_max_batch=1)
+    held.generator.previews = True  # the held wrapper passes every hook through to the tiny pipeline
+    ai = sdk(held.client)
+    out: dict = {}
+
+    def generate() -> None:
+        stream = ai.images.generate(
+            prompt="a paper boat", stream=True, partial_images=2, size="64x64", extra_body={"steps": 6}
+        )
+        out["events"] = list(stream)
+
+    thread = threading.Thread(target=generate, daemon=True)
+    thread.start()
+    held.wait_until_running()
+    jobs = held.client.app.state.container.jobs
+    deadline = time.monotonic() + 10
+    while not any(jobs.previews.wanted(job.id) for job in jobs.list()):
+        assert time.monotonic() < deadline, "the stream never asked for previews"
+        time.sleep(0.01)
+    held.release()
+    thread.join(timeout=30)
+    *partials, completed = out["events"]
+    assert [type(e) for e in partials] == [ImageGenPartialImageEvent] * 2
+    assert [e.partial_image_index for e in partials] == [0, 1]
+    assert isinstance(completed, ImageGenCompletedEvent) and completed.type == "image_generation.completed"
+    for event in out["events"]:
+        assert (event.size, event.output_format, event.background) == ("64x64", "png", "opaque")
+        assert isinstance(event.created_at, int) and event.quality == "auto"
+        assert png(event.b64_json).size == (64, 64)
+    [stored] = held.client.get("/image/").json()
+    assert base64.b64decode(completed.b64_json) == held.client.get(f"/image/{stored['guid']}/content").content
+
+
+def test_stream_with_output_format_jpeg_and_no_partials_sends_only_the_completed_jpeg(ai):
+    events = list(ai.images.generate(prompt="a paper boat", stream=True, output_format="jpeg", extra_body=FAST))
+    assert [e.type for e in events] == ["image_generation.completed"]
+    assert Image.open(io.BytesIO(base64.b64decode(events[0].b64_json))).format == "JPEG"
+
+
+@pytest.mark.parametrize("partial_images", [-1, 4, "2"])
+def test_a_bad_partial_images_is_400_naming_it(ai, partial_images):
+    with pytest.raises(openai.BadRequestError) as caught:
+        ai.images.generate(prompt="x", stream=True, extra_body={"partial_images": partial_images})
+    assert "partial_images" in str(caught.value)
