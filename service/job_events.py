@@ -14,6 +14,7 @@ class JobEvent:
     id: int  # 1, 2, 3, … within its job: what a stream sends as ``id:`` and gets back as Last-Event-ID
     kind: str  # queued, started, progress, preview, succeeded, failed or cancelled
     data: dict = field(default_factory=dict)
+    at: float = field(default_factory=time.time)  # wall clock at publish: a progress event's step time
 
 
 @dataclass

@@ -55,6 +55,7 @@ def test_a_stream_sends_queued_started_progress_then_the_job_with_ids_in_order(c
     assert events[0]["data"] == {"position": 0}
     assert [(e["data"]["step"], e["data"]["steps"]) for e in events[2:5]] == [(1, 3), (2, 3), (3, 3)]
     assert events[4]["data"]["progress"] == 1.0 and "eta_ms" in events[4]["data"]
+    assert all(abs(e["data"]["at"] - time.time()) < 60 for e in events[2:5])  # the step's wall time
     done = events[-1]["data"]
     assert (done["id"], done["status"], len(done["images"])) == (job["id"], "succeeded", 1)
 

@@ -38,7 +38,9 @@ def last_event_id(raw: str | None) -> int:
 
 
 def frame(event: JobEvent) -> str:
-    data = json.dumps(event.data, separators=(",", ":"))
+    # A progress event carries its step's wall time, so a client can tell how late it arrived.
+    payload = event.data | {"at": round(event.at, 3)} if event.kind == "progress" else event.data
+    data = json.dumps(payload, separators=(",", ":"))
     return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
 
 
