@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -69,11 +70,30 @@ class Settings(BaseSettings):
     # With keys set, /metrics and the API docs need one too unless opened here.
     pixy_public_metrics: bool = False
     pixy_public_docs: bool = False
+    # Jobs' webhook_url: POSTs signed with this Standard Webhooks secret (whsec_ + base64), to these hosts only
+    # (comma-separated host or host:port). Without a secret, a webhook_url is refused.
+    pixy_webhook_secret: SecretStr = SecretStr("")
+    pixy_webhook_hosts: str = ""
+    pixy_webhook_timeout: float = Field(default=5.0, gt=0)
+    # After a timeout or 5xx, retries wait base, 2x, 4x ... (at most a minute apart) for retry_for seconds.
+    pixy_webhook_retry_base: float = Field(default=1.0, gt=0)
+    pixy_webhook_retry_for: float = Field(default=900.0, ge=600)
 
     @field_validator("pixy_models_dir", "pixy_images_dir")
     @classmethod
     def _relative_to_root(cls, value: Path) -> Path:
         return value if value.is_absolute() else ROOT / value
+
+    @field_validator("pixy_webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value().removeprefix("whsec_")
+        try:
+            if raw and not base64.b64decode(raw, validate=True):
+                raise ValueError
+        except ValueError:
+            raise ValueError("must be whsec_ followed by base64 (Standard Webhooks)") from None
+        return value
 
     @property
     def api_keys(self) -> list[str]:

@@ -8,7 +8,7 @@ from core.exceptions import ImageException
 from core.settings import Settings, get_settings
 from data.connection import open_connection
 from data.errors import translate_errors
-from data.schema import CREATE_DATABASE, RECOUNT, SELECT_TRIGGERS, TABLES, TRIGGERS
+from data.schema import CREATE_DATABASE, MIGRATIONS, RECOUNT, SELECT_TRIGGERS, TABLES, TRIGGERS
 
 
 @translate_errors()
@@ -19,7 +19,7 @@ def init_db(settings: Settings) -> None:
         with conn.cursor() as cur:
             cur.execute(CREATE_DATABASE.format(name=name))
             conn.select_db(name)
-            for ddl in TABLES:
+            for ddl in TABLES + MIGRATIONS:
                 cur.execute(ddl)
             cur.execute(SELECT_TRIGGERS)
             present = {row["name"] for row in cur.fetchall()}

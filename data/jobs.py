@@ -8,11 +8,12 @@ from datetime import datetime
 
 from core.models import GenerationParams
 from data.connection import Pool
+from data.idempotency import KeyClaim, KeyOwner, claim_key, purge_expired
 
-COLUMNS = "seq, id, status, params, n, attempts, images, error, created_at, started_at, finished_at"
+COLUMNS = "seq, id, status, params, n, attempts, images, error, created_at, started_at, finished_at, webhook_url"
 INSERT_JOB = (
-    "INSERT INTO jobs (id, status, params, n, images, created_at) "
-    "VALUES (%(id)s, 'queued', %(params)s, %(n)s, '[]', %(created_at)s)"
+    "INSERT INTO jobs (id, status, params, n, images, created_at, webhook_url) "
+    "VALUES (%(id)s, 'queued', %(params)s, %(n)s, '[]', %(created_at)s, %(webhook_url)s)"
 )
 SELECT_JOB = f"SELECT {COLUMNS} FROM jobs WHERE id = %(id)s"
 SELECT_PAGE = f"SELECT {COLUMNS} FROM jobs {{where}} ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s"
@@ -42,6 +43,7 @@ class JobRecord:
     finished_at: datetime | None = None
     images: list[str] = field(default_factory=list)
     error: str | None = None
+    webhook_url: str | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> JobRecord:
@@ -53,10 +55,30 @@ class MySQLJobRepository:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
-    def add(self, job_id: str, params: GenerationParams, *, n: int, created_at: datetime) -> None:
+    def add(
+        self,
+        job_id: str,
+        params: GenerationParams,
+        *,
+        n: int,
+        created_at: datetime,
+        webhook_url: str | None = None,
+        key: KeyClaim | None = None,
+    ) -> KeyOwner | None:
+        """Insert the job; with an idempotency ``key`` held by another job, insert nothing and return that one."""
         row = {"id": job_id, "params": params.model_dump_json(), "n": n, "created_at": created_at}
         with self.pool.transaction() as conn, conn.cursor() as cur:
-            cur.execute(INSERT_JOB, row)
+            cur.execute(INSERT_JOB, row | {"webhook_url": webhook_url})
+            if key is None:
+                return None
+            owner = claim_key(cur, key, job_id=job_id, created_at=created_at)
+            if owner.job_id != job_id:
+                conn.rollback()  # the key's own job stands; this one was never there
+            return owner
+
+    def purge_keys(self, *, expired_before: datetime) -> int:
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            return purge_expired(cur, expired_before=expired_before)
 
     def get(self, job_id: str) -> JobRecord | None:
         with self.pool.connection() as conn, conn.cursor() as cur:

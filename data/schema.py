@@ -71,11 +71,49 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at DATETIME(6) NOT NULL,
     started_at DATETIME(6) NULL,
     finished_at DATETIME(6) NULL,
+    webhook_url VARCHAR(2048) NULL,
     PRIMARY KEY (seq),
     UNIQUE KEY jobs_id (id),
     KEY jobs_status (status, seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
+
+# Idempotency-Key: a key (hashed, so keys differing only in case stay apart under the _ci collation) names
+# one job per route for 24 h; the job's row going takes the key with it.
+CREATE_IDEMPOTENCY_KEYS = """
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    route VARCHAR(32) NOT NULL,
+    key_sha256 CHAR(64) NOT NULL,
+    body_sha256 CHAR(64) NOT NULL,
+    job_id CHAR(36) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (route, key_sha256),
+    KEY idempotency_keys_created (created_at),
+    CONSTRAINT idempotency_keys_job FOREIGN KEY (job_id) REFERENCES jobs (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
+# One signed POST per finished job with a webhook_url; retries wait here, so a restart does not drop them.
+CREATE_WEBHOOK_DELIVERIES = """
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    job_id CHAR(36) NOT NULL,
+    url VARCHAR(2048) NOT NULL,
+    payload MEDIUMTEXT NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    attempts INT UNSIGNED NOT NULL DEFAULT 0,
+    next_attempt_at DATETIME(6) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    last_error VARCHAR(255) NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY webhook_deliveries_job (job_id),
+    KEY webhook_deliveries_due (status, next_attempt_at),
+    CONSTRAINT webhook_deliveries_job FOREIGN KEY (job_id) REFERENCES jobs (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
+# Columns added after a table first shipped, for databases created before them; each is idempotent.
+MIGRATIONS = ("ALTER TABLE jobs ADD COLUMN IF NOT EXISTS webhook_url VARCHAR(2048) NULL",)
 
 TRIGGERS = {
     "images_count_insert": (
@@ -94,4 +132,12 @@ RECOUNT = (
     "INSERT INTO image_stats (id, total) SELECT 1, COUNT(*) FROM images ON DUPLICATE KEY UPDATE total = VALUES(total)"
 )
 
-TABLES = (CREATE_IMAGES, CREATE_IMAGE_BLOBS, CREATE_IMAGE_STATS, CREATE_JOBS, CREATE_IMAGE_VARIANTS)
+TABLES = (
+    CREATE_IMAGES,
+    CREATE_IMAGE_BLOBS,
+    CREATE_IMAGE_STATS,
+    CREATE_JOBS,
+    CREATE_IMAGE_VARIANTS,
+    CREATE_IDEMPOTENCY_KEYS,
+    CREATE_WEBHOOK_DELIVERIES,
+)

@@ -18,12 +18,15 @@ from data.init import init_db
 from data.jobs import MySQLJobRepository
 from data.storage import ContentStore, make_store
 from data.variants import VariantRepository, make_variant_store
+from data.webhooks import WebhookDeliveryRepository
 from service.generated import ImageGenerator
 from service.generator import load_generator
 from service.images import ImageService
 from service.jobs import JobService
 from service.params import Limits
 from service.variants import VariantService
+from service.webhook_policy import WebhookPolicy
+from service.webhooks import WebhookDispatcher
 from service.worker import GenerationWorker
 
 logger = logging.getLogger(__name__)
@@ -42,10 +45,13 @@ class Container:
     images: ImageService
     variants: VariantService | None = None
     jobs: JobService | None = None
+    webhooks: WebhookDispatcher | None = None
 
     def close(self) -> None:
         if self.jobs is not None:
             self.jobs.close()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self.worker.stop()
         self.pool.close()
 
@@ -85,6 +91,25 @@ def _resume_jobs(jobs: JobService) -> None:
         logger.error("jobs not resumed at startup: %s", exc.message)
 
 
+def _webhooks(settings: Settings, pool: Pool, jobs: JobService) -> WebhookDispatcher | None:
+    """Signed webhooks, when a secret is set: jobs may then name a listed host, and their ends are sent."""
+    secret = settings.pixy_webhook_secret.get_secret_value()
+    jobs.webhook_policy = WebhookPolicy.from_settings(secret=secret, hosts=settings.pixy_webhook_hosts)
+    if not secret:
+        return None
+    dispatcher = WebhookDispatcher(
+        deliveries=WebhookDeliveryRepository(pool),
+        policy=jobs.webhook_policy,
+        url_of=lambda job_id: (record := jobs.repository.get(job_id)) and record.webhook_url,
+        secret=secret,
+        timeout=settings.pixy_webhook_timeout,
+        retry_base=settings.pixy_webhook_retry_base,
+        retry_for=settings.pixy_webhook_retry_for,
+    )
+    jobs.on_finish.append(dispatcher.job_finished)
+    return dispatcher
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -120,5 +145,8 @@ def bootstrap(
     # One runner more than a batch holds, so jobs can fill a micro-batch while one waits to store.
     runners = default_max_batch(settings, generator.info.device) + 1
     jobs = JobService(repository=MySQLJobRepository(pool), images=images, runners=runners)
+    webhooks = _webhooks(settings, pool, jobs)
     _resume_jobs(jobs)
-    return Container(settings, pool, store, repository, generator, worker, images, variants, jobs)
+    if webhooks is not None:
+        webhooks.start(missed=jobs.get)
+    return Container(settings, pool, store, repository, generator, worker, images, variants, jobs, webhooks)

@@ -50,7 +50,7 @@ class JobService:
         params = self.images.resolve(request.model_dump(exclude={"n", "webhook_url"}))
         check_cost(params, n=request.n, limits=self.images.limits)
         job_id = str(uuid.uuid4())
-        owner = self.repository.add(job_id, params, n=request.n, created_at=now(), webhook_url=webhook_url, key=None)
+        owner = self.repository.add(job_id, params, n=request.n, created_at=now(), webhook_url=webhook_url, key=key)
         if owner is not None and key is not None:
             self.keys.now_and_then(now())
             check_owner(owner, key)

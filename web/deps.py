@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from core.settings import Settings
 from service.bootstrap import Container
@@ -44,3 +44,5 @@ JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 VariantServiceDep = Annotated[VariantService, Depends(get_variant_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+# The IETF draft's header on the creating routes; its length is checked where it is used, so the 422 names it.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]

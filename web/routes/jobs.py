@@ -7,16 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from core.jobs import Job, JobRequest, JobStatus
-from web.deps import JobServiceDep
+from web.deps import IdempotencyKey, JobServiceDep
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
 @router.post("", status_code=202, response_model=Job)
 @router.post("/", status_code=202, response_model=Job, include_in_schema=False)
-def create_job(body: JobRequest, response: Response, jobs: JobServiceDep) -> Job:
-    """Accept a generation of 1 to 4 images; it runs in the background and survives a restart."""
-    job = jobs.submit(body)
+def create_job(
+    body: JobRequest, response: Response, jobs: JobServiceDep, idempotency_key: IdempotencyKey = None
+) -> Job:
+    """Accept a generation of 1 to 4 images; it runs in the background and survives a restart.
+
+    With an ``Idempotency-Key``, a repeat of the same body within 24 h answers the same job (202, same id),
+    running or finished; the same key with another body is a 422.
+    """
+    job = jobs.submit(body, idempotency_key=idempotency_key, route="jobs")
     response.headers["Location"] = f"/jobs/{job.id}"
     return job
 

@@ -1,0 +1,154 @@
+"""Signed webhooks: a finished job is POSTed to its webhook_url per Standard Webhooks, retried from MySQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from standardwebhooks import Webhook
+
+from core.exceptions import ImageException
+from core.jobs import Job
+from data.webhooks import Delivery, WebhookDeliveryRepository
+from service.images import now
+from service.webhook_policy import WebhookPolicy
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 60.0
+IDLE_WAIT_S = 5.0  # how often the table is looked at with nothing due: rows another process added
+MISSED_WINDOW = timedelta(days=1)
+RETRY_STATUSES = frozenset({408, 429})
+
+
+def backoff(base: float, attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: base, 2x, 4x ..., at most a minute."""
+    return min(base * 2 ** (attempts - 1), MAX_BACKOFF_S)
+
+
+class WebhookDispatcher:
+    """One thread of its own sends due deliveries, so a slow receiver never holds up generation."""
+
+    def __init__(
+        self,
+        *,
+        deliveries: WebhookDeliveryRepository,
+        policy: WebhookPolicy,
+        url_of: Callable[[str], str | None],
+        secret: str,
+        timeout: float,
+        retry_base: float,
+        retry_for: float,
+    ) -> None:
+        self.deliveries = deliveries
+        self.policy = policy
+        self.url_of = url_of
+        self.retry_base = retry_base
+        self.retry_for = timedelta(seconds=retry_for)
+        self.lease = timedelta(seconds=2 * timeout + 5)
+        self._signer = Webhook(secret)
+        # No redirects and no proxies from the environment: only the listed host is ever reached.
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Called with "delivered", "retried" or "failed" after each attempt (the /metrics counter).
+        self.on_outcome: list[Callable[[str], None]] = []
+
+    def job_finished(self, job: Job) -> None:
+        """``JobService.on_finish`` listener: record the delivery, then wake the sender."""
+        url = self.url_of(job.id)
+        if url:
+            self.deliveries.add(job_id=job.id, url=url, payload=job.model_dump_json(), at=now())
+            self._wake.set()
+
+    def start(self, *, missed: Callable[[str], Job] | None = None) -> WebhookDispatcher:
+        """Start sending; ``missed`` rebuilds jobs that finished while the process died before recording."""
+        if missed is not None:
+            self._record_missed(missed)
+        self._thread = threading.Thread(target=self._loop, name="pixy-webhooks", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._client.close()
+
+    def _record_missed(self, rebuild: Callable[[str], Job]) -> None:
+        try:
+            for job_id, url in self.deliveries.missed(since=now() - MISSED_WINDOW):
+                self.deliveries.add(job_id=job_id, url=url, payload=rebuild(job_id).model_dump_json(), at=now())
+        except ImageException as exc:
+            logger.error("webhooks missed at the last stop not recorded: %s", exc.message)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            wait = IDLE_WAIT_S
+            try:
+                self._send_due()
+                wait = self._until_next_due()
+            except ImageException as exc:  # MySQL is away: the deliveries wait in their table
+                logger.warning("webhook deliveries paused: %s", exc.message)
+            except Exception:
+                logger.exception("webhook delivery loop error")
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _until_next_due(self) -> float:
+        due = self.deliveries.next_due()
+        if due is None:
+            return IDLE_WAIT_S
+        return min(max((due - now()).total_seconds(), 0.0), IDLE_WAIT_S)
+
+    def _send_due(self) -> None:
+        at = now()
+        for delivery in self.deliveries.due(at=at):
+            if self._stop.is_set():
+                return
+            if self.deliveries.take(delivery.id, at=at, lease_until=at + self.lease):
+                self._attempt(delivery)
+
+    def _attempt(self, delivery: Delivery) -> None:
+        result, error = self._send(delivery)
+        attempts = delivery.attempts + 1
+        if result == "retry" and now() - delivery.created_at < self.retry_for:
+            next_at = now() + timedelta(seconds=backoff(self.retry_base, attempts))
+            self.deliveries.settle(delivery.id, status="pending", next_at=next_at, error=error)
+            outcome = "retried"
+        else:
+            outcome = "delivered" if result == "delivered" else "failed"
+            self.deliveries.settle(delivery.id, status=outcome, next_at=now(), error=error)
+        if outcome != "delivered":
+            logger.warning("webhook for job %s, attempt %d: %s (%s)", delivery.job_id, attempts, outcome, error)
+        for observe in self.on_outcome:
+            observe(outcome)
+
+    def _send(self, delivery: Delivery) -> tuple[str, str | None]:
+        try:
+            self.policy.check(delivery.url)  # the host list may have changed since the job was accepted
+        except ImageException as exc:
+            return "failed", exc.message
+        # One id per job (its one terminal event), so a receiver can drop a retry it already took.
+        sent_at = datetime.now(UTC)
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "PixyProxy-Webhooks",
+            "webhook-id": delivery.job_id,
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": self._signer.sign(delivery.job_id, sent_at, delivery.payload),
+        }
+        try:
+            response = self._client.post(delivery.url, content=delivery.payload.encode("utf-8"), headers=headers)
+        except httpx.HTTPError as exc:  # timeouts, refused connections, resets: the receiver may come back
+            return "retry", type(exc).__name__
+        if 200 <= response.status_code < 300:
+            return "delivered", None
+        if response.status_code >= 500 or response.status_code in RETRY_STATUSES:
+            return "retry", f"HTTP {response.status_code}"
+        return "failed", f"HTTP {response.status_code}"

@@ -1,0 +1,67 @@
+"""A webhook receiver the tests run: a tiny HTTP server on 127.0.0.1 that answers as it is told."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SECRET = "whsec_" + base64.b64encode(b"pixyproxy webhook test secret!!").decode()
+SLOW = -1  # an answer that comes only after the sender's timeout
+
+
+@dataclass
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Answers ``answers`` in turn, then 200; records every POST."""
+
+    answers: list[int] = field(default_factory=list)
+    received: list[Delivery] = field(default_factory=list)
+    slow_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.received.append(Delivery(dict(self.headers.items()), body))
+                status = receiver.answers.pop(0) if receiver.answers else 200
+                if status == SLOW:
+                    time.sleep(receiver.slow_s)
+                    status = 200
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}/hook"
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Delivery]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} of {count} deliveries arrived"
+            time.sleep(0.02)
+        return self.received
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
