@@ -13,7 +13,7 @@ from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFo
 from core.jobs import TERMINAL, Job, JobError, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.jobs import JobRecord, MySQLJobRepository
-from service.idempotency import KeyPurger, check_owner, key_claim
+from service.idempotency import KeyPurger, await_job, check_owner, key_claim
 from service.images import ImageService, now
 from service.job_events import JobEvents
 from service.job_state import Live, Outcome, WhileQueued, canonical_id
@@ -107,7 +107,13 @@ class JobService:
         self._executor.submit(self._run, job_id, params, n)
 
     def run(
-        self, request: GenerationRequest | dict, *, n: int = 1, abandoned: threading.Event | None = None
+        self,
+        request: GenerationRequest | dict,
+        *,
+        n: int = 1,
+        abandoned: threading.Event | None = None,
+        idempotency_key: str | None = None,
+        route: str = "image",
     ) -> list[ImageDetail]:
         """The synchronous routes' path: a job like any other, awaited on the calling thread.
 
@@ -119,7 +125,13 @@ class JobService:
         if self.images.worker.full:
             raise GeneratorBusy()
         job_id = str(uuid.uuid4())
-        self.repository.add(job_id, params, n=n, created_at=now())
+        body = {"request": request, "n": n}
+        key = key_claim(idempotency_key, route=route, body=body, at=now())
+        owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key)
+        if owner is not None and key is not None:
+            check_owner(owner, key)
+            if owner.job_id != job_id:
+                return await_job(self, owner.job_id, abandoned=abandoned)
         with self._lock:
             live = self._live[job_id] = Live(n=n, steps=params.steps)
         self.events.publish(job_id, "queued", {"position": 0})

@@ -97,3 +97,29 @@ def test_an_over_long_or_empty_key_is_422_naming_the_header_and_stores_nothing(c
 
 def test_a_key_of_255_characters_is_accepted(client):
     assert post(client, BODY, "k" * 255).status_code == 202
+
+
+def test_the_synchronous_routes_replay_a_key_without_generating_again(client):
+    key = str(uuid.uuid4())
+    first = client.post("/image/", json=BODY, headers={"Idempotency-Key": key})
+    again = client.post("/image/", json=BODY, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    other = client.post("/image/", json=BODY | {"prompt": "else"}, headers={"Idempotency-Key": key})
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
+    v1 = {"prompt": "once only", "n": 2, "response_format": "url"}
+    urls = [client.post("/v1/images/generations", json=v1, headers={"Idempotency-Key": key}) for _ in range(2)]
+    assert [d["url"] for d in urls[0].json()["data"]] == [d["url"] for d in urls[1].json()["data"]]
+    assert len(client.get("/image/").json()) == 3, "one image for /image/, two for /v1, each made once"
+    assert client.post("/image/", json=BODY, headers={"Idempotency-Key": "k" * 256}).status_code == 422
+
+
+def test_a_synchronous_replay_while_the_first_runs_awaits_it(make_held_client):
+    held = make_held_client()
+    key = str(uuid.uuid4())
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(held.client.post, "/image/", json=BODY, headers={"Idempotency-Key": key})
+        held.wait_until_running()
+        second = pool.submit(held.client.post, "/image/", json=BODY, headers={"Idempotency-Key": key})
+        held.release()
+        assert first.result(timeout=30).json() == second.result(timeout=30).json()
+    assert len(held.client.get("/image/").json()) == 1

@@ -11,7 +11,7 @@ from core.cursor import decode_cursor
 from core.exceptions import InvalidInput
 from core.models import GenerationRequest, ImageDetail, PageQuery
 from core.variants import VariantSpec
-from web.deps import ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
+from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.responses import png_response
 
@@ -35,9 +35,12 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 @router.post("/", response_model=ImageDetail)
 @router.post("", response_model=ImageDetail, include_in_schema=False)
-async def create_image(request: Request, body: GenerationRequest, jobs: JobServiceDep) -> ImageDetail:
+async def create_image(
+    request: Request, body: GenerationRequest, jobs: JobServiceDep, idempotency_key: IdempotencyKey = None
+) -> ImageDetail:
     """Generate one image from a prompt, store it and return its details (a job, awaited)."""
-    return (await run_while_connected(request, lambda gone: jobs.run(body, abandoned=gone)))[0]
+    run = lambda gone: jobs.run(body, abandoned=gone, idempotency_key=idempotency_key)  # noqa: E731
+    return (await run_while_connected(request, run))[0]
 
 
 @router.get("/", response_model=list[ImageDetail])

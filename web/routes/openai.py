@@ -15,7 +15,7 @@ from core.exceptions import InvalidInput, UnsupportedMediaType
 from core.models import ImageDetail
 from service.images import ImageService
 from service.variants import VariantService
-from web.deps import ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
+from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse
 from web.openai_stream import stream_images
@@ -82,6 +82,7 @@ async def create_images(
     variants: VariantServiceDep,
     settings: SettingsDep,
     raw: Any = Depends(json_body),
+    idempotency_key: IdempotencyKey = None,
 ) -> OpenAIImagesResponse:
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
@@ -90,7 +91,10 @@ async def create_images(
             return await stream_images(body, jobs=jobs, service=service, variants=variants)
     with _size_names_width_and_height(body):
         details = await run_while_connected(
-            request, lambda gone: jobs.run(body.generation_request(), n=body.n or 1, abandoned=gone)
+            request,
+            lambda gone: jobs.run(
+                body.generation_request(), n=body.n or 1, abandoned=gone, idempotency_key=idempotency_key, route="v1"
+            ),
         )
     # OpenAI's url must be absolute: the configured public URL, else (as before) the request's own.
     base_url = settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)
