@@ -8,6 +8,7 @@
 4. the server's VmHWM/VmRSS before and after 500 more requests,
 5. the gallery's first page (100 images at 512x512) as thumbnails against its PNGs, and a warm thumbnail's
    req/s against the PNG's,
+6. a step's progress event reaching an SSE client (p95 ms), and the steps a cancel lets run,
 then the pieces of a request in-process, to say why a target is missed. Writes ``docs/benchmarks.json``
 and ``docs/benchmarks.md``. ``--model sd15-random`` (GPU only) runs it all on a random-weight pipeline
 with SD 1.5's architecture, built under ``models/sd15-random``. ``--quick`` is a smoke run of a minute
@@ -29,7 +30,7 @@ from core.settings import ROOT, Settings
 
 QUICK = {
     "rounds": 1, "images": 2, "read_seconds": 0.2, "rows": 2000, "list_requests": 20, "memory_requests": 40,
-    "thumb_images": 4,
+    "thumb_images": 4, "live_jobs": 1,
 }  # fmt: skip
 
 
@@ -46,6 +47,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-requests", type=int, default=500)
     parser.add_argument("--batch-wait-ms", type=int, default=0)
     parser.add_argument("--thumb-images", type=int, default=100, help="512x512 images behind the gallery page weight")
+    parser.add_argument("--live-jobs", type=int, default=5, help="jobs behind each live-event figure")
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items())
     )

@@ -20,6 +20,8 @@ TARGETS = {
     "rss_growth_mb_500": ("<=", 10.0, " MB", "server RSS growth (VmRSS or VmHWM) over 500 requests"),
     "gallery_page_weight_ratio": ("<=", 0.1, "", "bytes of the gallery's first page of thumbnails over its PNGs"),
     "thumbnail_over_content": (">=", 0.8, "", "warm thumbnail req/s at c4 over the PNG content route's"),
+    "progress_event_p95_ms": ("<", 250.0, " ms", "a step's progress event reaching an SSE client, p95"),
+    "cancel_latency_steps": ("<=", 1, " steps", "steps a running job runs after its DELETE is sent (worst)"),
 }
 
 
@@ -164,6 +166,11 @@ def markdown(r: dict) -> str:
         f"Gallery first page: {r['gallery_page_images']} images at 512x512 weigh {r['gallery_page_png_bytes']:,} bytes "
         f"as PNGs, {r['gallery_page_thumbnail_bytes']:,} as the grid asks them (`{r['gallery_page_query']}`); a warm "
         f"thumbnail {_f(r['thumbnail_rps_c4'])} req/s at c4 against the PNG's {_f(r['thumbnail_content_rps_c4'])}.",
+        "",
+        f"Live events: {r['progress_events']} progress events reached an SSE client "
+        f"{_f(r['progress_event_median_ms'])} ms after their step (median), "
+        f"p95 {_f(r['progress_event_p95_ms'])} ms; cancels let "
+        f"{r['cancel_latency_steps_runs']} steps run after the DELETE was sent.",
         "",
         "## Memory",
         "",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import DATABASES, PROMPT, diagnose, reads, thumbnails
+from bench import DATABASES, PROMPT, diagnose, live, reads, thumbnails
 from bench.load import median, merge_loads, run_load
 from bench.reads import rotated
 from core.models import GenerationParams
@@ -155,6 +155,7 @@ class Bench:
             (f"list: {self.args.rows:,} rows", lambda: reads.listing(self)),
             (f"memory: {self.args.memory_requests} requests", lambda: reads.memory(self)),
             (f"thumbnails: {self.args.thumb_images} images at 512x512", lambda: thumbnails.thumbnails(self)),
+            ("live events: progress latency and cancel", lambda: live.live(self)),
         ):
             print(title, flush=True)
             step()
