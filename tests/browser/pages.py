@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from urllib.parse import urlparse
 
 import pytest
@@ -51,6 +52,36 @@ def is_list_url(url: str) -> bool:
 def is_content_url(url: str) -> bool:
     path = urlparse(url).path
     return path.startswith("/image/") and path.endswith("/content")
+
+
+def is_jobs_url(url: str) -> bool:
+    """``/jobs`` and everything under it: creating, following and cancelling jobs."""
+    path = urlparse(url).path
+    return path == "/jobs" or path.startswith("/jobs/")
+
+
+def fake_job(images: list[dict], status: str = "queued", **extra) -> dict:
+    """A Job as ``POST /jobs`` and the terminal ``succeeded`` event carry it."""
+    params = {key: images[0][key] for key in ("prompt", "seed", "steps", "guidance_scale", "width", "height")}
+    return {
+        "id": "11111111-2222-4333-8444-555555555555",
+        "status": status,
+        "position": 0,
+        "step": 0,
+        "steps": params["steps"],
+        "progress": 0.0,
+        "eta_ms": None,
+        "n": len(images),
+        "created_at": "2025-01-01T12:00:00",
+        "params": params | {"negative_prompt": "", "model": "fake"},
+        "images": images if status == "succeeded" else [],
+        "error": None,
+    } | extra
+
+
+def sse(*events: tuple[str, dict]) -> str:
+    """A ``text/event-stream`` body of the given (event, data) pairs, numbered from 1."""
+    return "".join(f"id: {n}\nevent: {kind}\ndata: {json.dumps(data)}\n\n" for n, (kind, data) in enumerate(events, 1))
 
 
 def generate_in_page(page: Page, prompt: str) -> None:

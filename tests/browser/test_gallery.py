@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from core.settings import ROOT
-from tests.browser.pages import BROWSER, fake_item, generate_in_page, is_content_url, is_list_url, png_bytes
+from tests.browser.pages import (
+    BROWSER,
+    fake_item,
+    generate_in_page,
+    is_content_url,
+    is_jobs_url,
+    is_list_url,
+    png_bytes,
+)
 from tests.server import Server
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -32,6 +40,7 @@ def test_page_and_assets_are_served(server):
         assert html.headers["content-type"].startswith("text/html")
         assert 'id="grid"' in html.text
         assert http.get("/static/gallery.js").headers["content-type"].startswith("text/javascript")
+        assert http.get("/static/jobs.js").headers["content-type"].startswith("text/javascript")
         assert http.get("/static/gallery.css").headers["content-type"].startswith("text/css")
         # Encoded dots and slashes reach the server as they are: httpx would resolve a literal "..".
         for raw in ("%2e%2e", "%2e%2e/core/settings.py", "..%2fcore%2fsettings.py", "%2e%2e%2f%2e%2e%2fetc%2fpasswd"):
@@ -42,7 +51,7 @@ def test_page_and_assets_are_served(server):
         assert unknown.status_code == 404
         assert "detail" in unknown.json()
         # The page fetches nothing from anywhere but this server.
-        for name in ("/", "/static/gallery.js", "/static/gallery.css"):
+        for name in ("/", "/static/gallery.js", "/static/jobs.js", "/static/gallery.css"):
             assert "http://" not in http.get(name).text.replace("http://www.w3.org", "")
             assert "https://" not in http.get(name).text
 
@@ -61,7 +70,7 @@ def test_generate_show_details_and_generate_again(page: Page, server: Server):
         else:
             route.fallback()
 
-    page.route(is_list_url, hold_post)
+    page.route(is_jobs_url, hold_post)
     page.fill("#prompt", "a lighthouse at dusk")
     page.click("#options summary")
     page.fill("#seed", "1234")
@@ -73,7 +82,7 @@ def test_generate_show_details_and_generate_again(page: Page, server: Server):
     assert len(held) == 1
     assert held[0].request.post_data_json == {"prompt": "a lighthouse at dusk", "seed": 1234}
     assert held[0].request.headers["content-type"].startswith("application/json")
-    page.unroute(is_list_url, hold_post)
+    page.unroute(is_jobs_url, hold_post)
     held[0].fallback()
 
     thumbs = page.locator(".thumb")

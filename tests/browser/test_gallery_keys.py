@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import httpx
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.pages import BROWSER, fake_item, generate_in_page, is_content_url, png_bytes
+from tests.browser.pages import BROWSER, fake_item, fake_job, generate_in_page, is_content_url, png_bytes, sse
 from tests.server import Server
 
 pytestmark = BROWSER
@@ -28,11 +28,14 @@ def test_api_key_is_asked_for_stored_and_sent(page: Page, server: Server):
         elif is_content_url(route.request.url):
             route.fulfill(status=200, content_type="image/png", body=png_bytes((200, 80, 60)))
         elif route.request.method == "POST":
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(created))
+            route.fulfill(status=202, content_type="application/json", body=json.dumps(fake_job([created])))
+        elif urlparse(route.request.url).path.endswith("/events"):
+            events = sse(("queued", {"position": 0}), ("succeeded", fake_job([created], "succeeded")))
+            route.fulfill(status=200, content_type="text/event-stream", body=events)
         else:
             route.fulfill(status=200, content_type="application/json", body="[]")
 
-    page.route(lambda url: urlparse(url).path.startswith("/image"), guarded)
+    page.route(lambda url: urlparse(url).path.startswith(("/image", "/jobs")), guarded)
     page.goto(server.url + "/")
 
     key_dialog = page.locator("#key-dialog")

@@ -19,6 +19,7 @@ router = APIRouter(tags=["gallery"], include_in_schema=False)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 ASSETS: dict[str, str] = {
     "gallery.js": "text/javascript; charset=utf-8",
+    "jobs.js": "text/javascript; charset=utf-8",
     "gallery.css": "text/css; charset=utf-8",
 }
 # Revalidate on every load (the ETag keeps that cheap), so a deploy is seen at once.

@@ -3,7 +3,8 @@
 // Every request goes through apiFetch(), which sends the stored API key as X-API-Key and, on a
 // 401, asks for a key once (in the page's own dialog), stores it and retries. Images are always
 // loaded with fetch() and shown through blob: URLs, because <img src> cannot send the header.
-"use strict";
+// Generating makes a job (POST /jobs) and follows it live through jobs.js.
+import { followJob, jobView } from "/static/jobs.js";
 
 (() => {
   const PAGE_SIZE = 24;
@@ -172,11 +173,12 @@
     status.classList.add("running");
     tick();
     const timer = setInterval(tick, 100);
-    return (ok) => {
+    return (outcome) => {
       clearInterval(timer);
       button.disabled = false;
       status.classList.remove("running");
-      if (ok) text.textContent = `Done in ${seconds()} s`;
+      if (outcome === "cancelled") text.textContent = `Cancelled after ${seconds()} s`;
+      else if (outcome) text.textContent = `Done in ${seconds()} s`;
       else status.hidden = true;
     };
   }
@@ -295,17 +297,37 @@
     return body;
   }
 
+  const errorOf = async (response) => new ApiError(await errorDetail(response), response.status);
+
+  /** DELETE the job; what to say when it could not be cancelled (a 409: it had already finished). */
+  async function cancelJob(id) {
+    const response = await apiFetch(`/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
+    if (response.status === 409) return "Already finished";
+    return response.ok ? "" : errorDetail(response);
+  }
+
+  /** Make a job and follow it live; resolves to the first new image, or null when it failed or was cancelled. */
   async function generate(body, ui) {
     const done = startBusy(ui);
+    ui.job.hide();
     try {
-      const item = await apiJson("/image/", {
+      const job = await apiJson("/jobs", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
       });
+      ui.job.start(job);
+      ui.cancel = () => cancelJob(job.id);
+      const end = await followJob(job.id, { apiFetch, errorOf, onEvent: ui.job.onEvent });
+      if (end.kind === "failed") throw new ApiError(end.data.detail || "image generation failed", 0);
+      if (end.kind === "cancelled") {
+        done("cancelled");
+        return null;
+      }
+      const images = end.data.images || [];
       done(true);
-      addGenerated(item);
-      return item;
+      for (const item of [...images].reverse()) addGenerated(item); // the first image ends up first
+      return images[0] || null;
     } catch (err) {
       done(false);
       showMessage(ui.message, err.message);
@@ -313,8 +335,15 @@
     }
   }
 
-  const mainUi = () => ({ button: $("#generate"), status: $("#status"), message: $("#message") });
-  const detailUi = () => ({ button: $("#again"), status: $("#detail-status"), message: $("#detail-message") });
+  /** What generate() drives: the button, the elapsed-time status, the message and the job panel. */
+  function makeUi(button, status, message, panel) {
+    const ui = { button: $(button), status: $(status), message: $(message), cancel: async () => "" };
+    ui.job = jobView($(panel), { cancel: () => ui.cancel() });
+    return ui;
+  }
+
+  let mainUi = null; // made in init(), once the page is there
+  let detailUi = null;
 
   async function onGenerate(event) {
     event.preventDefault();
@@ -326,7 +355,7 @@
       showMessage($("#message"), err.message);
       return;
     }
-    const item = await generate(body, mainUi());
+    const item = await generate(body, mainUi);
     if (item) {
       const thumb = document.querySelector(`.thumb[data-guid="${CSS.escape(item.guid)}"]`);
       if (thumb) thumb.classList.add("fresh");
@@ -384,6 +413,7 @@
     const dialog = $("#detail");
     if (!$("#again").disabled) {
       $("#detail-status").hidden = true;
+      detailUi.job.hide();
       showMessage($("#detail-message"), "");
     }
     fillDetail(item);
@@ -392,7 +422,7 @@
 
   async function onAgain() {
     if (!current || $("#again").disabled) return;
-    const item = await generate(settingsOf(current), detailUi());
+    const item = await generate(settingsOf(current), detailUi);
     if (item && $("#detail").open) {
       current = item;
       fillDetail(item);
@@ -413,6 +443,8 @@
   // ---------------------------------------------------------------- wiring
 
   function init() {
+    mainUi = makeUi("#generate", "#status", "#message", "#job");
+    detailUi = makeUi("#again", "#detail-status", "#detail-message", "#detail-job");
     $("#gen-form").addEventListener("submit", onGenerate);
     $("#prompt").addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
