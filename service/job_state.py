@@ -8,7 +8,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from core.exceptions import ImageException, JobNotFound
+from core.jobs import Job, JobError
 from core.models import ImageDetail
+from data.jobs import JobRecord
 from service.worker import Hooks
 
 
@@ -64,3 +66,28 @@ def canonical_id(job_id: str) -> str:
         return str(uuid.UUID(job_id))
     except (ValueError, AttributeError, TypeError):
         raise JobNotFound() from None
+
+
+def job_view(record: JobRecord, live: Live | None, *, position: int | None, images: list[ImageDetail]) -> Job:
+    """The Job a client sees: the row, with this process's live progress while it runs the job."""
+    steps = record.params.steps * record.n
+    progress = {"step": steps if record.status == "succeeded" else 0, "steps": steps, "eta_ms": None}
+    if live is not None:
+        progress = live.progress()
+    step = progress["step"]
+    return Job(
+        id=record.id,
+        status=record.status,
+        position=position,
+        step=step,
+        steps=steps,
+        progress=round(step / steps, 4) if steps else 0.0,
+        eta_ms=progress["eta_ms"],
+        n=record.n,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        params=record.params,
+        images=images,
+        error=JobError(detail=record.error) if record.error else None,
+    )

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFound, RequestAbandoned
-from core.jobs import TERMINAL, Job, JobError, JobRequest
+from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.jobs import JobRecord, MySQLJobRepository
 from service.idempotency import KeyPurger, await_job, check_owner, key_claim
 from service.images import ImageService, now
 from service.job_events import JobEvents
-from service.job_state import Live, Outcome, WhileQueued, canonical_id
+from service.job_state import Live, Outcome, WhileQueued, canonical_id, job_view
 from service.params import check_cost
 from service.previews import PreviewWatch
 from service.webhook_policy import WebhookPolicy
@@ -171,7 +171,10 @@ class JobService:
                 return Outcome("cancelled", error=RequestAbandoned())
             try:
                 request = params.model_dump()
-                hooks_for = lambda i: live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))  # noqa: E731
+
+                def hooks_for(i: int):
+                    return live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))
+
                 details = self.images.create_many(request, n=n, abandoned=abandoned, hooks_for=hooks_for)
             except GeneratorBusy as exc:
                 if not retry_busy:
@@ -208,28 +211,9 @@ class JobService:
     def _job(self, record: JobRecord) -> Job:
         with self._lock:
             live = self._live.get(record.id)
-        steps = record.params.steps * record.n
-        progress = {"step": steps if record.status == "succeeded" else 0, "steps": steps, "eta_ms": None}
-        if live is not None and record.status == "running":
-            progress = live.progress()
-        step = progress["step"]
-        eta_ms = progress["eta_ms"]
-        return Job(
-            id=record.id,
-            status=record.status,
-            position=self.repository.position(record.seq) if record.status == "queued" else None,
-            step=step,
-            steps=steps,
-            progress=round(step / steps, 4) if steps else 0.0,
-            eta_ms=eta_ms,
-            n=record.n,
-            created_at=record.created_at,
-            started_at=record.started_at,
-            finished_at=record.finished_at,
-            params=record.params,
-            images=[image for guid in record.images if (image := self._image(guid)) is not None],
-            error=JobError(detail=record.error) if record.error else None,
-        )
+        position = self.repository.position(record.seq) if record.status == "queued" else None
+        images = [image for guid in record.images if (image := self._image(guid)) is not None]
+        return job_view(record, live if record.status == "running" else None, position=position, images=images)
 
     def _image(self, guid: str):
         try:
