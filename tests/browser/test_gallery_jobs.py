@@ -198,3 +198,39 @@ def test_the_event_parser_gives_the_same_events_however_the_stream_is_cut(page: 
     ]
     for got in page.evaluate(PARSE_IN_PIECES, text):
         assert got == expected
+
+
+def test_without_an_events_stream_the_page_polls_the_job_and_shows_a_failure(page: Page, server: Server):
+    """A mocked API whose events route is unavailable: the page polls GET /jobs/{id} instead."""
+    created = fake_item(4, prompt="polled fake", steps=4)
+    states = [
+        fake_job([created], "running", step=1, progress=0.25),
+        fake_job([created], "running", step=3, progress=0.75),
+        fake_job([created], "failed", error={"detail": "image generation failed"}),
+    ]
+    polls: list[str] = []
+
+    def api(route: Route) -> None:
+        path = urlparse(route.request.url).path
+        if route.request.method == "POST":
+            route.fulfill(status=202, content_type="application/json", body=json.dumps(fake_job([created])))
+        elif path.endswith("/events"):
+            route.fulfill(status=503, content_type="application/json", body='{"detail": "no streams here"}')
+        else:
+            polls.append(path)
+            state = states[min(len(polls), len(states)) - 1]
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(state))
+
+    page.route(is_jobs_url, api)
+    page.goto(server.url + "/")
+    expect(page.locator("#empty")).to_be_visible()
+    page.evaluate(RECORD_JOB_PANEL)
+    page.fill("#prompt", "polled fake")
+    page.click("#generate")
+    expect(page.locator("#message")).to_have_text("image generation failed")
+    expect(page.locator("#job")).to_have_attribute("data-state", "failed")
+    expect(page.locator("#generate")).to_be_enabled()
+    expect(page.locator(".thumb")).to_have_count(0)
+    texts = page.evaluate("window.jobTexts")
+    assert "1/4 steps" in texts[1] and "3/4 steps" in texts[2], texts
+    assert polls == [f"/jobs/{states[0]['id']}"] * 3
