@@ -15,6 +15,11 @@ INSERT_JOB = (
     "INSERT INTO jobs (id, status, params, n, images, created_at, webhook_url) "
     "VALUES (%(id)s, 'queued', %(params)s, %(n)s, '[]', %(created_at)s, %(webhook_url)s)"
 )
+INSERT_FINISHED = (
+    "INSERT INTO jobs (id, status, params, n, attempts, images, error, created_at, started_at, finished_at) "
+    "VALUES (%(id)s, %(status)s, %(params)s, %(n)s, 1, %(images)s, %(error)s, %(created_at)s, %(started_at)s, "
+    "%(finished_at)s)"
+)
 SELECT_JOB = f"SELECT {COLUMNS} FROM jobs WHERE id = %(id)s"
 SELECT_PAGE = f"SELECT {COLUMNS} FROM jobs {{where}} ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s"
 SELECT_UNFINISHED = f"SELECT {COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq"
@@ -75,6 +80,16 @@ class MySQLJobRepository:
             if owner.job_id != job_id:
                 conn.rollback()  # the key's own job stands; this one was never there
             return owner
+
+    def add_finished(
+        self, job_id: str, params: GenerationParams, *, n: int, status: str, times: dict, **outcome
+    ) -> None:
+        """A job that ran to its end in one request: one row, written once (``times``: created_at, started_at,
+        finished_at; ``outcome``: images, error)."""
+        row = {"id": job_id, "status": status, "params": params.model_dump_json(), "n": n} | times
+        row |= {"images": json.dumps(outcome.get("images") or []), "error": outcome.get("error")}
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            cur.execute(INSERT_FINISHED, row)
 
     def purge_keys(self, *, expired_before: datetime) -> int:
         with self.pool.transaction() as conn, conn.cursor() as cur:

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from core.exceptions import ImageException, JobNotFound
 from core.jobs import Job, JobError
@@ -23,6 +24,10 @@ class Live:
     cancel: threading.Event = field(default_factory=threading.Event)
     done: list[int] = field(default_factory=list)
     started: float | None = None
+    # False for a synchronous job without an Idempotency-Key: its one row is written when it ends.
+    persisted: bool = True
+    created_at: datetime | None = None
+    started_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self.done = [0] * self.n

@@ -127,13 +127,15 @@ class JobService:
         job_id = str(uuid.uuid4())
         body = {"request": request, "n": n}
         key = key_claim(idempotency_key, route=route, body=body, at=now())
-        owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key)
-        if owner is not None and key is not None:
+        # Without a key no one can ask for this job before it ends: its row is written once, at the end,
+        # which keeps the synchronous path to one extra commit (a dropped client drops it anyway).
+        if key is not None:
+            owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key)
             check_owner(owner, key)
             if owner.job_id != job_id:
                 return await_job(self, owner.job_id, abandoned=abandoned)
         with self._lock:
-            live = self._live[job_id] = Live(n=n, steps=params.steps)
+            live = self._live[job_id] = Live(n=n, steps=params.steps, persisted=key is not None, created_at=now())
         self.events.publish(job_id, "queued", {"position": 0})
         outcome = self._run(job_id, params, n, abandoned=WhileQueued(abandoned, live), retry_busy=False)
         if outcome.error is not None:
@@ -150,7 +152,7 @@ class JobService:
         finally:
             with self._lock:
                 self._live.pop(job_id, None)
-        self._finish(job_id, outcome)
+        self._finish(job_id, outcome, live, params)
         return outcome
 
     def _generate(
@@ -158,8 +160,8 @@ class JobService:
     ) -> Outcome:
         def started() -> None:
             if live.started is None:
-                live.started = time.monotonic()
-                if self.repository.start(job_id, at=now()):
+                live.started, live.started_at = time.monotonic(), now()
+                if not live.persisted or self.repository.start(job_id, at=live.started_at):
                     self.events.publish(job_id, "started")
 
         def progressed() -> None:
@@ -189,17 +191,24 @@ class JobService:
         # Shutting down: the job stays unfinished in MySQL and resumes at the next start.
         return Outcome(None, error=GeneratorBusy("the service is shutting down"))
 
-    def _finish(self, job_id: str, outcome: Outcome) -> None:
+    def _finish(self, job_id: str, outcome: Outcome, live: Live, params: GenerationParams) -> None:
         images = [detail.guid for detail in outcome.details]
         error = outcome.error.message if outcome.status == "failed" and outcome.error else None
         if not outcome.status:
             return
-        if self.repository.finish(job_id, status=outcome.status, at=now(), images=images, error=error):
+        if not live.persisted:
+            times = {"created_at": live.created_at, "started_at": live.started_at, "finished_at": now()}
+            self.repository.add_finished(
+                job_id, params, n=live.n, status=outcome.status, times=times, images=images, error=error
+            )
+            record = JobRecord(0, job_id, outcome.status, params, live.n, 1, images=images, error=error, **times)
+            self._announce(job_id, job_view(record, None, position=None, images=outcome.details))
+        elif self.repository.finish(job_id, status=outcome.status, at=now(), images=images, error=error):
             self._announce(job_id)
 
-    def _announce(self, job_id: str) -> None:
+    def _announce(self, job_id: str, job: Job | None = None) -> None:
         """The terminal event, then whoever listens for finished jobs."""
-        job = self.get(job_id)
+        job = job or self.get(job_id)
         data = {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")
         self.events.publish(job.id, job.status, data, final=True)
         for listener in self.on_finish:

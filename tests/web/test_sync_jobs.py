@@ -46,9 +46,9 @@ def test_a_full_queue_is_refused_before_a_job_is_written(make_held_client):
         held.wait_until_running()
         busy = held.client.post("/image/", json={"prompt": "refused"} | TINY)
         assert busy.status_code == 503 and busy.headers["retry-after"]
-        assert len(held.client.get("/jobs").json()) == 1
         held.release()
         assert first.result(timeout=30).status_code == 200
+    assert [job["params"]["prompt"] for job in held.client.get("/jobs").json()] == ["first"]
 
 
 def test_metrics_count_jobs_by_status_cancellations_and_queue_wait(make_held_client):
