@@ -10,6 +10,7 @@ from core.models import ImageDetail, PageQuery
 from data.connection import Pool
 from data.errors import translate_errors
 from data.storage import ContentStore
+from data.write import Write
 
 COLUMNS = (
     "guid, filename, prompt, negative_prompt, seed, steps, guidance_scale, "
@@ -95,7 +96,7 @@ class MySQLImageRepository(ImageRepository):
         self.pool = pool
         self.store = store
 
-    def add(self, image: ImageDetail, *, content: bytes, sha256: str) -> None:
+    def add(self, image: ImageDetail, *, content: bytes, sha256: str, also: Write | None = None) -> None:
         row = _row(image, content, sha256)
         inserted = False
         try:
@@ -104,12 +105,15 @@ class MySQLImageRepository(ImageRepository):
                     cur.execute(INSERT_IMAGE, row)
                 inserted = True
                 self.store.put(conn, image.guid, content)
+                if also is not None:
+                    with conn.cursor() as cur:
+                        also.run(cur)
         except BaseException:
             if inserted:  # a refused row (a duplicate guid) must not take another image's content
                 self.store.discard(image.guid)
             raise
 
-    def add_many(self, items: list[tuple[ImageDetail, bytes]]) -> None:
+    def add_many(self, items: list[tuple[ImageDetail, bytes]], *, also: Write | None = None) -> None:
         """Every image or none, in one transaction; content written before a failure is discarded."""
         rows = [_row(image, data, hashlib.sha256(data).hexdigest()) for image, data in items]
         inserted = False
@@ -119,6 +123,9 @@ class MySQLImageRepository(ImageRepository):
                     cur.executemany(INSERT_IMAGE, rows)
                 inserted = True
                 self.store.put_many(conn, [(image.guid, data) for image, data in items])
+                if also is not None:
+                    with conn.cursor() as cur:
+                        also.run(cur)
         except BaseException:
             if inserted:  # the guids were ours: no other image's content is touched
                 for image, _ in items:

@@ -9,6 +9,7 @@ from datetime import datetime
 from core.models import GenerationParams
 from data.connection import Pool
 from data.idempotency import KeyClaim, KeyOwner, claim_key, purge_expired
+from data.write import Write
 
 COLUMNS = "seq, id, status, params, n, attempts, images, error, created_at, started_at, finished_at, webhook_url"
 INSERT_JOB = (
@@ -80,6 +81,19 @@ class MySQLJobRepository:
             if owner.job_id != job_id:
                 conn.rollback()  # the key's own job stands; this one was never there
             return owner
+
+    def finished(self, job_id: str, *, status: str, at: datetime, images: list[str]) -> Write:
+        """``finish`` as a Write, for the images' transaction: the job ends exactly when its images are stored."""
+        return Write(
+            FINISH_JOB, {"id": job_id, "status": status, "at": at, "images": json.dumps(images), "error": None}
+        )
+
+    def finished_row(
+        self, job_id: str, params: GenerationParams, *, n: int, status: str, times: dict, images: list[str]
+    ) -> Write:
+        """``add_finished`` as a Write, for the images' transaction."""
+        row = {"id": job_id, "status": status, "params": params.model_dump_json(), "n": n} | times
+        return Write(INSERT_FINISHED, row | {"images": json.dumps(images), "error": None})
 
     def add_finished(
         self, job_id: str, params: GenerationParams, *, n: int, status: str, times: dict, **outcome

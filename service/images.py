@@ -16,6 +16,7 @@ from core.cursor import encode_cursor
 from core.exceptions import GenerationFailed, ImageNotFound, RequestAbandoned
 from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail, PageQuery
 from data.images import ImageRepository
+from data.write import Write
 from service.generated import GeneratedImage, GeneratorInfo
 from service.params import Limits, check_cost, resolve, revalidate
 from service.png import encode_png
@@ -75,6 +76,7 @@ class ImageService:
         n: int,
         abandoned: threading.Event | None = None,
         hooks_for: Callable[[int], Hooks] | None = None,
+        also: Callable[[list[ImageDetail]], Write] | None = None,
     ) -> list[ImageDetail]:
         """``n`` images with seeds seed, seed+1, …, stored all together or not at all.
 
@@ -96,7 +98,7 @@ class ImageService:
             raise
         if abandoned is not None and abandoned.is_set():
             raise RequestAbandoned()
-        return self.store_all(generated)
+        return self.store_all(generated, also=also)
 
     def _wait(self, future: Future, abandoned: threading.Event | None) -> GeneratedImage:
         deadline = time.monotonic() + self.timeout
@@ -132,17 +134,21 @@ class ImageService:
 
     def store(self, generated: GeneratedImage) -> ImageDetail:
         """Write one image's row and content together."""
-        detail, png = self._record(generated)
-        self.repository.add(detail, content=png, sha256=hashlib.sha256(png).hexdigest())
-        return detail
+        return self.store_all([generated])[0]
 
-    def store_all(self, generated: list[GeneratedImage]) -> list[ImageDetail]:
-        """Write every image or none, in one transaction."""
-        if len(generated) == 1:
-            return [self.store(generated[0])]
+    def store_all(
+        self, generated: list[GeneratedImage], *, also: Callable[[list[ImageDetail]], Write] | None = None
+    ) -> list[ImageDetail]:
+        """Write every image or none, in one transaction; ``also(details)`` is written in it too."""
         records = [self._record(each) for each in generated]
-        self.repository.add_many(records)
-        return [detail for detail, _ in records]
+        details = [detail for detail, _ in records]
+        extra = {"also": also(details)} if also is not None else {}
+        if len(records) == 1:
+            detail, png = records[0]
+            self.repository.add(detail, content=png, sha256=hashlib.sha256(png).hexdigest(), **extra)
+        else:
+            self.repository.add_many(records, **extra)
+        return details
 
     def get(self, guid: str) -> ImageDetail:
         image = self.repository.get(canonical_guid(guid))

@@ -6,7 +6,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-KEEP_FINISHED_S = 300.0  # a finished job's events stay this long for late or reconnecting streams
+KEEP_FINISHED_S = 300.0
+SWEEP_EVERY_S = 5.0  # a finished job's events stay this long for late or reconnecting streams
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class JobEvents:
     def __init__(self) -> None:
         self._logs: dict[str, _Log] = {}
         self._changed = threading.Condition()
+        self._swept = time.monotonic()
 
     def publish(self, job_id: str, kind: str, data: dict | None = None, *, final: bool = False) -> JobEvent:
         with self._changed:
@@ -60,6 +62,9 @@ class JobEvents:
             return job_id in self._logs
 
     def _forget_old(self) -> None:
-        cutoff = time.monotonic() - KEEP_FINISHED_S
+        if time.monotonic() - self._swept < SWEEP_EVERY_S:  # every event passes here: keep it O(1)
+            return
+        self._swept = time.monotonic()
+        cutoff = self._swept - KEEP_FINISHED_S
         for job_id in [j for j, log in self._logs.items() if log.finished_at and log.finished_at < cutoff]:
             del self._logs[job_id]

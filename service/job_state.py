@@ -12,6 +12,7 @@ from core.exceptions import ImageException, JobNotFound
 from core.jobs import Job, JobError
 from core.models import ImageDetail
 from data.jobs import JobRecord
+from data.write import Write
 from service.worker import Hooks
 
 
@@ -28,6 +29,7 @@ class Live:
     persisted: bool = True
     created_at: datetime | None = None
     started_at: datetime | None = None
+    times: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.done = [0] * self.n
@@ -54,6 +56,7 @@ class Outcome:
     status: str | None  # None: not finished (the process is stopping)
     details: list[ImageDetail] = field(default_factory=list)
     error: ImageException | None = None
+    written: Write | None = None  # the job's own end, written in its images' transaction
 
 
 class WhileQueued:

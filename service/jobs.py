@@ -13,6 +13,7 @@ from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFo
 from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.jobs import JobRecord, MySQLJobRepository
+from data.write import Write
 from service.idempotency import KeyPurger, await_job, check_owner, key_claim
 from service.images import ImageService, now
 from service.job_events import JobEvents
@@ -167,17 +168,22 @@ class JobService:
         def progressed() -> None:
             self.events.publish(job_id, "progress", live.progress())
 
+        def hooks_for(i: int):
+            return live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))
+
+        ended: list[Write] = []
+
+        def end(details: list[ImageDetail]) -> Write:
+            ended.append(self._succeeded(job_id, live, params, details))
+            return ended[-1]
+
         abandoned = abandoned or live.cancel
+        request = params.model_dump()
         while not self._stopping.is_set():
             if live.cancel.is_set() or abandoned.is_set():
                 return Outcome("cancelled", error=RequestAbandoned())
             try:
-                request = params.model_dump()
-
-                def hooks_for(i: int):
-                    return live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))
-
-                details = self.images.create_many(request, n=n, abandoned=abandoned, hooks_for=hooks_for)
+                details = self.images.create_many(request, n=n, abandoned=abandoned, hooks_for=hooks_for, also=end)
             except GeneratorBusy as exc:
                 if not retry_busy:
                     return Outcome("failed", error=exc)
@@ -187,14 +193,31 @@ class JobService:
                 return Outcome("cancelled", error=exc)
             except ImageException as exc:
                 return Outcome("failed", error=exc)
-            return Outcome("succeeded", details=details)
+            return Outcome("succeeded", details=details, written=ended[-1] if ended else None)
         # Shutting down: the job stays unfinished in MySQL and resumes at the next start.
         return Outcome(None, error=GeneratorBusy("the service is shutting down"))
+
+    def _succeeded(self, job_id: str, live: Live, params: GenerationParams, details: list[ImageDetail]) -> Write:
+        """The job's end, for its images' transaction: a crash can never store them without ending the job."""
+        images = [detail.guid for detail in details]
+        if live.persisted:
+            return self.repository.finished(job_id, status="succeeded", at=now(), images=images)
+        live.times = {"created_at": live.created_at, "started_at": live.started_at, "finished_at": now()}
+        return self.repository.finished_row(
+            job_id, params, n=live.n, status="succeeded", times=live.times, images=images
+        )
 
     def _finish(self, job_id: str, outcome: Outcome, live: Live, params: GenerationParams) -> None:
         images = [detail.guid for detail in outcome.details]
         error = outcome.error.message if outcome.status == "failed" and outcome.error else None
         if not outcome.status:
+            return
+        if outcome.written is not None:  # written with the images; 0 rows: a cancel ended the job first
+            if outcome.written.rowcount and not live.persisted:
+                record = JobRecord(0, job_id, "succeeded", params, live.n, 1, images=images, **live.times)
+                self._announce(job_id, job_view(record, None, position=None, images=outcome.details))
+            elif outcome.written.rowcount:
+                self._announce(job_id)
             return
         if not live.persisted:
             times = {"created_at": live.created_at, "started_at": live.started_at, "finished_at": now()}
