@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFound, RequestAbandoned
+from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFound
 from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.jobs import JobRecord, MySQLJobRepository
-from data.write import Write
 from service.idempotency import KeyPurger, await_job, check_owner, key_claim
 from service.images import ImageService, now
 from service.job_events import JobEvents
-from service.job_state import Live, Outcome, WhileQueued, canonical_id, job_view
+from service.job_runner import JobRunner
+from service.job_state import Live, WhileQueued, canonical_id, job_view
 from service.params import check_cost
 from service.previews import PreviewWatch
 from service.webhook_policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 
-BUSY_RETRY_S = 0.2
 MAX_ATTEMPTS = 2  # a job that was running when the process died runs once more, then fails
 
 
-class JobService:
+class JobService(JobRunner):
     def __init__(self, *, repository: MySQLJobRepository, images: ImageService, runners: int) -> None:
         self.repository = repository
         self.images = images
@@ -142,92 +140,6 @@ class JobService:
         if outcome.error is not None:
             raise outcome.error
         return outcome.details
-
-    def _run(self, job_id: str, params: GenerationParams, n: int, **options) -> Outcome:
-        live = self._live[job_id]
-        try:
-            outcome = self._generate(job_id, params, n, live, **options)
-        except Exception:
-            logger.exception("job %s failed outside its contract", job_id)
-            outcome = Outcome("failed", error=ImageException())
-        finally:
-            with self._lock:
-                self._live.pop(job_id, None)
-        self._finish(job_id, outcome, live, params)
-        return outcome
-
-    def _generate(
-        self, job_id: str, params: GenerationParams, n: int, live: Live, *, abandoned=None, retry_busy: bool = True
-    ) -> Outcome:
-        def started() -> None:
-            if live.started is None:
-                live.started, live.started_at = time.monotonic(), now()
-                if not live.persisted or self.repository.start(job_id, at=live.started_at):
-                    self.events.publish(job_id, "started")
-
-        def progressed() -> None:
-            self.events.publish(job_id, "progress", live.progress())
-
-        def hooks_for(i: int):
-            return live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))
-
-        ended: list[Write] = []
-
-        def end(details: list[ImageDetail]) -> Write:
-            ended.append(self._succeeded(job_id, live, params, details))
-            return ended[-1]
-
-        abandoned = abandoned or live.cancel
-        request = params.model_dump()
-        while not self._stopping.is_set():
-            if live.cancel.is_set() or abandoned.is_set():
-                return Outcome("cancelled", error=RequestAbandoned())
-            try:
-                details = self.images.create_many(request, n=n, abandoned=abandoned, hooks_for=hooks_for, also=end)
-            except GeneratorBusy as exc:
-                if not retry_busy:
-                    return Outcome("failed", error=exc)
-                self._stopping.wait(BUSY_RETRY_S)  # the queue is shared with /image/: wait for room
-                continue
-            except RequestAbandoned as exc:
-                return Outcome("cancelled", error=exc)
-            except ImageException as exc:
-                return Outcome("failed", error=exc)
-            return Outcome("succeeded", details=details, written=ended[-1] if ended else None)
-        # Shutting down: the job stays unfinished in MySQL and resumes at the next start.
-        return Outcome(None, error=GeneratorBusy("the service is shutting down"))
-
-    def _succeeded(self, job_id: str, live: Live, params: GenerationParams, details: list[ImageDetail]) -> Write:
-        """The job's end, for its images' transaction: a crash can never store them without ending the job."""
-        images = [detail.guid for detail in details]
-        if live.persisted:
-            return self.repository.finished(job_id, status="succeeded", at=now(), images=images)
-        live.times = {"created_at": live.created_at, "started_at": live.started_at, "finished_at": now()}
-        return self.repository.finished_row(
-            job_id, params, n=live.n, status="succeeded", times=live.times, images=images
-        )
-
-    def _finish(self, job_id: str, outcome: Outcome, live: Live, params: GenerationParams) -> None:
-        images = [detail.guid for detail in outcome.details]
-        error = outcome.error.message if outcome.status == "failed" and outcome.error else None
-        if not outcome.status:
-            return
-        if outcome.written is not None:  # written with the images; 0 rows: a cancel ended the job first
-            if outcome.written.rowcount and not live.persisted:
-                record = JobRecord(0, job_id, "succeeded", params, live.n, 1, images=images, **live.times)
-                self._announce(job_id, job_view(record, None, position=None, images=outcome.details))
-            elif outcome.written.rowcount:
-                self._announce(job_id)
-            return
-        if not live.persisted:
-            times = {"created_at": live.created_at, "started_at": live.started_at, "finished_at": now()}
-            self.repository.add_finished(
-                job_id, params, n=live.n, status=outcome.status, times=times, images=images, error=error
-            )
-            record = JobRecord(0, job_id, outcome.status, params, live.n, 1, images=images, error=error, **times)
-            self._announce(job_id, job_view(record, None, position=None, images=outcome.details))
-        elif self.repository.finish(job_id, status=outcome.status, at=now(), images=images, error=error):
-            self._announce(job_id)
 
     def _announce(self, job_id: str, job: Job | None = None) -> None:
         """The terminal event, then whoever listens for finished jobs."""
