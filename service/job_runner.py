@@ -39,11 +39,12 @@ class JobRunner:
         def started() -> None:
             if live.started is None:
                 live.started, live.started_at = time.monotonic(), now()
-                if not live.persisted or self.repository.start(job_id, at=live.started_at):
+                if live.persisted and self.repository.start(job_id, at=live.started_at):
                     self.events.publish(job_id, "started")
 
         def progressed() -> None:
-            self.events.publish(job_id, "progress", live.progress())
+            if live.persisted:
+                self.events.publish(job_id, "progress", live.progress())
 
         def hooks_for(i: int):
             return live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))
@@ -92,7 +93,7 @@ class JobRunner:
         if outcome.written is not None:  # written with the images; 0 rows: a cancel ended the job first
             if outcome.written.rowcount and not live.persisted:
                 record = JobRecord(0, job_id, "succeeded", params, live.n, 1, images=images, **live.times)
-                self._announce(job_id, job_view(record, None, position=None, images=outcome.details))
+                self._announce(job_id, job_view(record, None, position=None, images=outcome.details), publish=False)
             elif outcome.written.rowcount:
                 self._announce(job_id)
             return
@@ -102,6 +103,6 @@ class JobRunner:
                 job_id, params, n=live.n, status=outcome.status, times=times, images=images, error=error
             )
             record = JobRecord(0, job_id, outcome.status, params, live.n, 1, images=images, error=error, **times)
-            self._announce(job_id, job_view(record, None, position=None, images=outcome.details))
+            self._announce(job_id, job_view(record, None, position=None, images=outcome.details), publish=False)
         elif self.repository.finish(job_id, status=outcome.status, at=now(), images=images, error=error):
             self._announce(job_id)

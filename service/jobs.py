@@ -135,17 +135,19 @@ class JobService(JobRunner):
                 return await_job(self, owner.job_id, abandoned=abandoned)
         with self._lock:
             live = self._live[job_id] = Live(n=n, steps=params.steps, persisted=key is not None, created_at=now())
-        self.events.publish(job_id, "queued", {"position": 0})
+        if live.persisted:  # without a key no stream can know this job's id: its events would go unheard
+            self.events.publish(job_id, "queued", {"position": 0})
         outcome = self._run(job_id, params, n, abandoned=WhileQueued(abandoned, live), retry_busy=False)
         if outcome.error is not None:
             raise outcome.error
         return outcome.details
 
-    def _announce(self, job_id: str, job: Job | None = None) -> None:
-        """The terminal event, then whoever listens for finished jobs."""
+    def _announce(self, job_id: str, job: Job | None = None, *, publish: bool = True) -> None:
+        """The terminal event (unless no stream can be listening), then whoever listens for finished jobs."""
         job = job or self.get(job_id)
-        data = {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")
-        self.events.publish(job.id, job.status, data, final=True)
+        if publish:
+            data = {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")
+            self.events.publish(job.id, job.status, data, final=True)
         for listener in self.on_finish:
             try:
                 listener(job)
