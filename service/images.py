@@ -75,17 +75,27 @@ class ImageService:
         *,
         n: int,
         abandoned: threading.Event | None = None,
+    ) -> list[ImageDetail]:
+        """``n`` images with seeds seed, seed+1, …, stored all together or not at all."""
+        first = self.resolve(request)
+        check_cost(first, n=n, limits=self.limits)
+        return self.generate(first, n=n, abandoned=abandoned)
+
+    def generate(
+        self,
+        first: GenerationParams,
+        *,
+        n: int,
+        abandoned: threading.Event | None = None,
         hooks_for: Callable[[int], Hooks] | None = None,
         also: Callable[[list[ImageDetail]], Write] | None = None,
     ) -> list[ImageDetail]:
-        """``n`` images with seeds seed, seed+1, …, stored all together or not at all.
+        """``create_many`` for parameters already resolved and within the limits (a job's).
 
         All are queued before any is awaited. Setting ``abandoned`` (the client has gone) cancels what
         has not started and discards what has, so nothing is stored for it. ``hooks_for(i)`` gives the
         worker's hooks for the i-th image (a job's progress and cancellation).
         """
-        first = self.resolve(request)
-        check_cost(first, n=n, limits=self.limits)
         batch = [first.model_copy(update={"seed": (first.seed + i) % (SEED_MAX + 1)}) for i in range(n)]
         futures: list[Future] = []
         try:

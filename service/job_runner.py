@@ -56,12 +56,12 @@ class JobRunner:
             return ended[-1]
 
         abandoned = abandoned or live.cancel
-        request = params.model_dump()
         while not self._stopping.is_set():
             if live.cancel.is_set() or abandoned.is_set():
                 return Outcome("cancelled", error=RequestAbandoned())
             try:
-                details = self.images.create_many(request, n=n, abandoned=abandoned, hooks_for=hooks_for, also=end)
+                # Resolved and checked when the job was accepted: its stored params are final.
+                details = self.images.generate(params, n=n, abandoned=abandoned, hooks_for=hooks_for, also=end)
             except GeneratorBusy as exc:
                 if not retry_busy:
                     return Outcome("failed", error=exc)
@@ -86,23 +86,25 @@ class JobRunner:
         )
 
     def _finish(self, job_id: str, outcome: Outcome, live: Live, params: GenerationParams) -> None:
-        images = [detail.guid for detail in outcome.details]
-        error = outcome.error.message if outcome.status == "failed" and outcome.error else None
         if not outcome.status:
             return
+        images = [detail.guid for detail in outcome.details]
+        error = outcome.error.message if outcome.status == "failed" and outcome.error else None
         if outcome.written is not None:  # written with the images; 0 rows: a cancel ended the job first
-            if outcome.written.rowcount and not live.persisted:
-                record = JobRecord(0, job_id, "succeeded", params, live.n, 1, images=images, **live.times)
-                self._announce(job_id, job_view(record, None, position=None, images=outcome.details), publish=False)
-            elif outcome.written.rowcount:
-                self._announce(job_id)
-            return
-        if not live.persisted:
-            times = {"created_at": live.created_at, "started_at": live.started_at, "finished_at": now()}
+            ended = outcome.written.rowcount > 0
+        elif live.persisted:
+            ended = self.repository.finish(job_id, status=outcome.status, at=now(), images=images, error=error)
+        else:
+            live.times = {"created_at": live.created_at, "started_at": live.started_at, "finished_at": now()}
             self.repository.add_finished(
-                job_id, params, n=live.n, status=outcome.status, times=times, images=images, error=error
+                job_id, params, n=live.n, status=outcome.status, times=live.times, images=images, error=error
             )
-            record = JobRecord(0, job_id, outcome.status, params, live.n, 1, images=images, error=error, **times)
-            self._announce(job_id, job_view(record, None, position=None, images=outcome.details), publish=False)
-        elif self.repository.finish(job_id, status=outcome.status, at=now(), images=images, error=error):
+            ended = True
+        if not ended:
+            return
+        if live.persisted:
             self._announce(job_id)
+            return
+        # No stream can be following it: the finished Job is built from memory, for the listeners only.
+        record = JobRecord(0, job_id, outcome.status, params, live.n, 1, images=images, error=error, **live.times)
+        self._announce(job_id, job_view(record, None, position=None, images=outcome.details), publish=False)
