@@ -112,8 +112,44 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 
+# Distributed mode: a job's events, for SSE streams on any API process (ids count 1, 2, … per job).
+CREATE_JOB_EVENTS = """
+CREATE TABLE IF NOT EXISTS job_events (
+    job_id CHAR(36) NOT NULL,
+    id INT UNSIGNED NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    data MEDIUMTEXT NOT NULL,
+    at DOUBLE NOT NULL,
+    PRIMARY KEY (job_id, id),
+    CONSTRAINT job_events_job FOREIGN KEY (job_id) REFERENCES jobs (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
+# Distributed mode: every API process and GPU worker, with what it serves; seen_at is the database's clock.
+CREATE_NODES = """
+CREATE TABLE IF NOT EXISTS nodes (
+    name VARCHAR(191) NOT NULL,
+    role VARCHAR(16) NOT NULL,
+    model VARCHAR(255) NOT NULL DEFAULT '',
+    info TEXT NOT NULL,
+    schema_version INT UNSIGNED NOT NULL,
+    started_at DATETIME(6) NOT NULL,
+    seen_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (name),
+    KEY nodes_seen (role, seen_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
 # Columns added after a table first shipped, for databases created before them; each is idempotent.
-MIGRATIONS = ("ALTER TABLE jobs ADD COLUMN IF NOT EXISTS webhook_url VARCHAR(2048) NULL",)
+MIGRATIONS = (
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS webhook_url VARCHAR(2048) NULL",
+    # Distributed mode: which worker runs a job, and when it last said it still does (the database's clock).
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS worker VARCHAR(191) NULL",
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS heartbeat_at DATETIME(6) NULL",
+)
+
+# Bumped with every change above; API processes and workers of another version refuse to run together.
+SCHEMA_VERSION = 2
 
 TRIGGERS = {
     "images_count_insert": (
@@ -140,4 +176,6 @@ TABLES = (
     CREATE_IMAGE_VARIANTS,
     CREATE_IDEMPOTENCY_KEYS,
     CREATE_WEBHOOK_DELIVERIES,
+    CREATE_JOB_EVENTS,
+    CREATE_NODES,
 )
