@@ -9,6 +9,7 @@ from datetime import datetime
 from core.models import GenerationParams
 from data.connection import Pool
 from data.idempotency import KeyClaim, KeyOwner, claim_key, purge_expired
+from data.job_pages import count_query, page_query
 from data.write import Write
 
 COLUMNS = "seq, id, status, params, n, attempts, images, error, created_at, started_at, finished_at, webhook_url"
@@ -22,7 +23,6 @@ INSERT_FINISHED = (
     "%(finished_at)s)"
 )
 SELECT_JOB = f"SELECT {COLUMNS} FROM jobs WHERE id = %(id)s"
-SELECT_PAGE = f"SELECT {COLUMNS} FROM jobs {{where}} ORDER BY seq DESC LIMIT %(limit)s OFFSET %(offset)s"
 SELECT_UNFINISHED = f"SELECT {COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq"
 COUNT_AHEAD = "SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq < %(seq)s"
 START_JOB = (
@@ -115,12 +115,17 @@ class MySQLJobRepository:
             row = cur.fetchone()
         return JobRecord.from_row(row) if row else None
 
-    def list(self, *, limit: int, offset: int = 0, status: str | None = None) -> list[JobRecord]:
-        where, params = ("WHERE status = %(status)s", {"status": status}) if status else ("", {})
+    def list(self, *, limit: int, offset: int = 0, **filters: str | int | None) -> list[JobRecord]:
+        """Newest first. ``filters``: status, before (a job id), before_seq (a cursor's position)."""
         with self.pool.connection() as conn, conn.cursor() as cur:
-            cur.execute(SELECT_PAGE.format(where=where), params | {"limit": limit, "offset": offset})
+            cur.execute(*page_query(COLUMNS, limit=limit, offset=offset, **filters))
             rows = cur.fetchall()
         return [JobRecord.from_row(row) for row in rows]
+
+    def count(self, *, status: str | None = None) -> int:
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(*count_query(status=status))
+            return int(cur.fetchone()["n"])
 
     def unfinished(self) -> list[JobRecord]:
         with self.pool.connection() as conn, conn.cursor() as cur:

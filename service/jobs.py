@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from core.cursor import encode_cursor
 from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFound
 from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
@@ -23,6 +24,7 @@ from service.webhook_policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 
+JobPage = tuple[list[Job], str | None]
 MAX_ATTEMPTS = 2  # a job that was running when the process died runs once more, then fails
 
 
@@ -68,7 +70,18 @@ class JobService(JobRunner):
         return self._job(record)
 
     def list(self, *, limit: int = 100, offset: int = 0, status: str | None = None) -> list[Job]:
-        return [self._job(record) for record in self.repository.list(limit=limit, offset=offset, status=status)]
+        return self.list_page(limit=limit, offset=offset, status=status)[0]
+
+    def list_page(self, *, limit: int = 100, offset: int = 0, before: str | None = None, **filters) -> JobPage:
+        """Newest first, and a cursor (a position) for the next page, None on the last; ``filters``: status,
+        before_seq (a decoded cursor)."""
+        before = canonical_id(before) if before is not None else None
+        records = self.repository.list(limit=limit + 1, offset=offset, before=before, **filters)
+        cursor = encode_cursor(records[limit - 1].seq) if len(records) > limit else None
+        return [self._job(record) for record in records[:limit]], cursor
+
+    def count(self, *, status: str | None = None) -> int:
+        return self.repository.count(status=status)
 
     def cancel(self, job_id: str) -> Job:
         """A queued job never runs; a running one stops at its next step; a finished one is a 409."""

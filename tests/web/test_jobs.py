@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -146,3 +147,65 @@ def test_a_running_job_cancelled_stops_at_its_next_step_and_stores_nothing(step_
     assert generator.steps_run == [1], "the pipeline skipped every step after the cancel"
     assert client.get(f"/jobs/{job['id']}").json()["status"] == "cancelled"
     assert client.get("/image/").json() == []
+
+
+def finished_jobs(client, statuses: list[str]) -> list[str]:
+    """Jobs already ended with these statuses, written through the app's repository; ids newest first."""
+    jobs = client.app.state.container.jobs
+    params = jobs.images.resolve({"prompt": "paged", "steps": 1})
+    ids = []
+    for status in statuses:
+        at = datetime.now(UTC).replace(tzinfo=None)
+        ids.append(str(uuid.uuid4()))
+        times = {"created_at": at, "started_at": at, "finished_at": at}
+        jobs.repository.add_finished(ids[-1], params, n=1, status=status, times=times, images=[], error=None)
+    return ids[::-1]
+
+
+def follow(client, url: str) -> tuple[list[str], list[str]]:
+    """Every id along the Link rel="next" chain, and the X-Total-Count each page reported."""
+    seen, totals = [], []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        seen += [job["id"] for job in response.json()]
+        totals.append(response.headers["x-total-count"])
+        link = response.headers.get("link")
+        url = link[1 : link.index(">")] if link else None
+    return seen, totals
+
+
+@pytest.mark.parametrize("count", [5, 4])
+def test_jobs_page_by_link_to_the_end_with_the_total_on_every_page(client, count):
+    newest_first = finished_jobs(client, ["succeeded"] * count)
+    seen, totals = follow(client, "/jobs?limit=2")
+    assert seen == newest_first
+    assert totals == [str(count)] * len(totals) and len(totals) == (count + 1) // 2  # no empty last page
+
+
+def test_a_status_filter_is_counted_and_kept_in_the_next_link(client):
+    statuses = ["succeeded", "failed", "succeeded", "failed", "failed"]
+    newest_first = finished_jobs(client, statuses)
+    failed = [job_id for job_id, status in zip(newest_first, statuses[::-1], strict=True) if status == "failed"]
+    first = client.get("/jobs", params={"status": "failed", "limit": 1})
+    assert first.headers["x-total-count"] == "3" and "status=failed" in first.headers["link"]
+    assert client.get("/jobs").headers["x-total-count"] == "5"
+    assert follow(client, "/jobs?status=failed&limit=2") == (failed, ["3", "3"])
+
+
+def test_offset_and_before_still_page(client):
+    newest_first = finished_jobs(client, ["succeeded"] * 4)
+    by_offset = client.get("/jobs", params={"limit": 2, "offset": 1})
+    assert [job["id"] for job in by_offset.json()] == newest_first[1:3]
+    assert by_offset.headers["x-total-count"] == "4" and "cursor=" in by_offset.headers["link"]
+    by_before = client.get("/jobs", params={"limit": 2, "before": newest_first[0]})
+    assert [job["id"] for job in by_before.json()] == newest_first[1:3]
+    assert client.get("/jobs", params={"before": str(uuid.uuid4())}).json() == []
+    assert client.get("/jobs", params={"before": "not-a-job"}).status_code == 404
+
+
+@pytest.mark.parametrize("cursor", ["nope", "cDA", "!!!!", "x" * 65])
+def test_a_jobs_cursor_not_from_a_link_is_422(client, cursor):
+    response = client.get("/jobs", params={"cursor": cursor})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "cursor"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from core.cursor import decode_cursor
 from core.jobs import Job, JobRequest, JobStatus
 from web.deps import IdempotencyKey, JobServiceDep
+from web.routes.images import MAX_OFFSET
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -30,13 +33,30 @@ def create_job(
 @router.get("", response_model=list[Job])
 @router.get("/", response_model=list[Job], include_in_schema=False)
 def list_jobs(
+    request: Request,
+    response: Response,
     jobs: JobServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: JobStatus | None = None,
+    before: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[Job]:
-    """Recent jobs, newest first, optionally of one status."""
-    return jobs.list(limit=limit, offset=offset, status=status)
+    """Recent jobs, newest first, optionally of one status; paged as ``GET /image/`` is.
+
+    ``X-Total-Count`` counts the jobs of that status (or all); ``Link: <…>; rel="next"`` names the next page
+    (by ``cursor``, a position) while there is one. ``before=<job id>`` starts after that job.
+    """
+    position = decode_cursor(cursor) if cursor else None
+    page, next_cursor = jobs.list_page(
+        limit=limit, offset=offset, status=status, before=before or None, before_seq=position
+    )
+    response.headers["X-Total-Count"] = str(jobs.count(status=status))
+    if next_cursor is not None:
+        params = {"limit": limit, "cursor": next_cursor} | ({"status": status} if status else {})
+        # Relative (RFC 8288 allows it), so a forged Host header is never reflected.
+        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+    return page
 
 
 @router.get("/{job_id}", response_model=Job)
