@@ -44,6 +44,9 @@ class GenerationRequest(BaseModel):
     guidance_scale: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
     width: int | None = Field(default=None, ge=64, strict=True)
     height: int | None = Field(default=None, ge=64, strict=True)
+    # img2img: the guid of a stored image to start from, and how much of it to repaint (0 < strength <= 1).
+    init_image: str | None = Field(default=None, strict=True, max_length=64)
+    strength: float | None = Field(default=None, gt=0, le=1, strict=True, allow_inf_nan=False)
 
     @field_validator("prompt")
     @classmethod
@@ -77,6 +80,18 @@ class GenerationParams(BaseModel):
     guidance_scale: float
     width: int
     height: int
+    # An edit (defaults: text-to-image, so rows written before edits still parse). ``strength`` is set for
+    # every edit; its source is ``init_image`` (a stored image's guid) or ``inputs`` images uploaded with the
+    # job (job_inputs rows), repainted where ``mask`` says (inpainting) or all over (img2img).
+    init_image: str | None = None
+    strength: float | None = None
+    inputs: int = 0
+    mask: bool = False
+
+    @property
+    def mode(self) -> str:
+        """txt2img, img2img or inpaint: which pipeline runs it."""
+        return "inpaint" if self.mask else "img2img" if self.strength is not None else "txt2img"
 
 
 class ImageDetail(BaseModel):
@@ -94,6 +109,8 @@ class ImageDetail(BaseModel):
     model: str = ""
     created_at: datetime | None = None
     generation_ms: int | None = None
+    init_image: str | None = None  # the stored image an img2img started from
+    strength: float | None = None  # set for every edit
 
 
 @dataclass(frozen=True)
