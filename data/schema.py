@@ -140,12 +140,27 @@ CREATE TABLE IF NOT EXISTS nodes (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 
+# An edit's uploaded images and mask (PNG, already checked and sized), kept with its job until it ends, so a
+# queued edit can run after a restart or in another process that reads only MySQL.
+CREATE_JOB_INPUTS = """
+CREATE TABLE IF NOT EXISTS job_inputs (
+    job_id CHAR(36) NOT NULL,
+    name VARCHAR(16) NOT NULL,
+    content LONGBLOB NOT NULL,
+    PRIMARY KEY (job_id, name),
+    CONSTRAINT job_inputs_job FOREIGN KEY (job_id) REFERENCES jobs (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
 # Columns added after a table first shipped, for databases created before them; each is idempotent.
 MIGRATIONS = (
     "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS webhook_url VARCHAR(2048) NULL",
     # Distributed mode: which worker runs a job, and when it last said it still does (the database's clock).
     "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS worker VARCHAR(191) NULL",
     "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS heartbeat_at DATETIME(6) NULL",
+    # Edits: the stored image an img2img started from, and the strength of every edit.
+    "ALTER TABLE images ADD COLUMN IF NOT EXISTS init_image CHAR(36) NULL",
+    "ALTER TABLE images ADD COLUMN IF NOT EXISTS strength DOUBLE NULL",
 )
 
 # Bumped with every change above; API processes and workers of another version refuse to run together.
@@ -178,4 +193,5 @@ TABLES = (
     CREATE_WEBHOOK_DELIVERIES,
     CREATE_JOB_EVENTS,
     CREATE_NODES,
+    CREATE_JOB_INPUTS,
 )

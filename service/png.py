@@ -27,6 +27,8 @@ def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
     lines.append(
         f"Steps: {detail.steps}, Sampler: {sampler}, CFG scale: {detail.guidance_scale}, "
         f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, Model: {detail.model}"
+        + (f", Denoising strength: {detail.strength}" if detail.strength is not None else "")
+        + (f", Init image: {detail.init_image}" if detail.init_image else "")
     )
     return "\n".join(lines)
 
