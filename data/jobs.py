@@ -70,11 +70,15 @@ class MySQLJobRepository:
         created_at: datetime,
         webhook_url: str | None = None,
         key: KeyClaim | None = None,
+        inputs: list[Write] | None = None,
     ) -> KeyOwner | None:
-        """Insert the job; with an idempotency ``key`` held by another job, insert nothing and return that one."""
+        """Insert the job (and its ``inputs`` rows); with an idempotency ``key`` held by another job, insert
+        nothing and return that one."""
         row = {"id": job_id, "params": params.model_dump_json(), "n": n, "created_at": created_at}
         with self.pool.transaction() as conn, conn.cursor() as cur:
             cur.execute(INSERT_JOB, row | {"webhook_url": webhook_url})
+            for each in inputs or ():
+                each.run(cur)
             if key is None:
                 return None
             owner = claim_key(cur, key, job_id=job_id, created_at=created_at)
