@@ -60,13 +60,16 @@ class Outcome:
 
 
 class WhileQueued:
-    """Reads as set once the client has left, but only while the job has not started: then it is kept."""
+    """Reads as set once the client has left, but only while the job has not started: then it is kept.
+
+    A cancel (``live.cancel``, from DELETE) reads as set at any time, as it would without a client to watch."""
 
     def __init__(self, gone: threading.Event | None, live: Live) -> None:
         self.gone, self.live = gone, live
 
     def is_set(self) -> bool:
-        return self.gone is not None and self.gone.is_set() and self.live.started is None
+        left = self.gone is not None and self.gone.is_set() and self.live.started is None
+        return left or self.live.cancel.is_set()
 
 
 def canonical_id(job_id: str) -> str:

@@ -43,8 +43,18 @@ class JobService(JobRunner):
         self.webhook_policy = WebhookPolicy()  # refuses every webhook_url until bootstrap configures it
         self.keys = KeyPurger(repository.purge_keys)
 
-    def submit(self, request: JobRequest | dict, *, idempotency_key: str | None = None, route: str = "jobs") -> Job:
-        """Accept a job; a known ``idempotency_key`` (per route, same body) returns its job instead."""
+    def submit(
+        self,
+        request: JobRequest | dict,
+        *,
+        idempotency_key: str | None = None,
+        route: str = "jobs",
+        abandoned: threading.Event | None = None,
+    ) -> Job:
+        """Accept a job; a known ``idempotency_key`` (per route, same body) returns its job instead.
+
+        ``abandoned`` set while the job is still queued (its streaming client left) cancels it; once it runs,
+        it finishes and is stored, as on the synchronous routes."""
         request = request if isinstance(request, JobRequest) else JobRequest.model_validate(request)
         key = key_claim(idempotency_key, route=route, body=request, at=now())
         webhook_url = self.webhook_policy.check(request.webhook_url) if request.webhook_url is not None else None
@@ -60,7 +70,7 @@ class JobService(JobRunner):
         job = self.get(job_id)
         # Before the launch: a fast job's started and progress events must not overtake its queued.
         self.events.publish(job.id, "queued", {"position": job.position or 0})
-        self._launch(job_id, params, request.n)
+        self._launch(job_id, params, request.n, abandoned=abandoned)
         return job
 
     def get(self, job_id: str) -> Job:
@@ -113,10 +123,11 @@ class JobService(JobRunner):
         self._stopping.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _launch(self, job_id: str, params: GenerationParams, n: int) -> None:
+    def _launch(self, job_id: str, params: GenerationParams, n: int, abandoned: threading.Event | None = None) -> None:
         with self._lock:
-            self._live[job_id] = Live(n=n, steps=params.steps)
-        self._executor.submit(self._run, job_id, params, n)
+            live = self._live[job_id] = Live(n=n, steps=params.steps)
+        options = {"abandoned": WhileQueued(abandoned, live)} if abandoned is not None else {}
+        self._executor.submit(self._run, job_id, params, n, **options)
 
     def run(
         self,

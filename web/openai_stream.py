@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import math
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
@@ -24,7 +25,7 @@ from service.images import ImageService
 from service.jobs import JobService
 from service.variants import VariantService
 from web.openai_models import OpenAIImageRequest
-from web.routes.job_events import POLL_S, SSE_HEADERS
+from web.routes.job_events import HEARTBEAT_S, POLL_S, SSE_HEADERS
 
 QUALITIES = {"low", "medium", "high", "auto"}
 
@@ -71,11 +72,16 @@ class _Frames:
         return _event("image_generation.completed", data | {"created_at": int(time.time()), "usage": usage})
 
 
-async def _stream(jobs: JobService, job: Job, frames: _Frames, partials: int) -> AsyncIterator[str]:
+async def _stream(
+    jobs: JobService, job: Job, frames: _Frames, partials: int, gone: threading.Event
+) -> AsyncIterator[str]:
     wanted = set(partial_steps(job.params.steps, partials))
     sent: dict[int, int] = {}
-    after = 0
+    after, wrote = 0, time.monotonic()
+    # However the stream ends (a dropped client cancels it at its next await), ``gone`` is set: a job still
+    # queued is then cancelled; one already running finishes and is stored, as on the synchronous routes.
     with ExitStack() as stack:
+        stack.callback(gone.set)
         if wanted:
             stack.enter_context(jobs.previews.watching(job.id))
         while True:
@@ -85,6 +91,7 @@ async def _stream(jobs: JobService, job: Job, frames: _Frames, partials: int) ->
                 if event.kind == "preview" and data["step"] in wanted and sent.get(data["index"], 0) < partials:
                     index = sent[data["index"]] = sent.get(data["index"], 0) + 1
                     yield await run_in_threadpool(frames.partial, data["image"], index - 1)
+                    wrote = time.monotonic()
                 elif event.kind == "succeeded":
                     for image in data["images"]:
                         yield await run_in_threadpool(frames.completed, image["guid"])
@@ -93,6 +100,9 @@ async def _stream(jobs: JobService, job: Job, frames: _Frames, partials: int) ->
                     message = data.get("detail") or f"the generation was {event.kind}"
                     yield _event("error", {"error": {"message": message, "type": "image_generation_error"}})
                     return
+            if time.monotonic() - wrote >= HEARTBEAT_S:  # a job long queued: keep proxies from closing it
+                yield ": heartbeat\n\n"
+                wrote = time.monotonic()
             await anyio.sleep(POLL_S)
 
 
@@ -101,7 +111,8 @@ async def stream_images(
 ) -> StreamingResponse:
     """Submit the generation as a job and answer its events, OpenAI's way."""
     request = JobRequest.model_validate(body.generation_request().model_dump() | {"n": body.n or 1})
-    job = await run_in_threadpool(jobs.submit, request)
+    gone = threading.Event()
+    job = await run_in_threadpool(lambda: jobs.submit(request, abandoned=gone))
     frames = _Frames(body, job, variants, service)
-    stream = _stream(jobs, job, frames, body.partial_images or 0)
+    stream = _stream(jobs, job, frames, body.partial_images or 0, gone)
     return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.test_jobs import StepHeldGenerator
+from web.app import create_app
 
 TINY = {"steps": 1, "width": 64, "height": 64}
 
@@ -79,3 +84,47 @@ def test_a_request_over_the_cost_ceiling_is_refused_naming_cost(make_client):
     assert openai.status_code == 400 and openai.json()["error"]["param"] == "cost"
     assert client.post("/image/", json={"prompt": "a field"} | TINY).status_code == 200
     assert len(client.get("/image/").json()) == 1
+
+
+def wait_until(condition, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+STREAM = {"prompt": "streamed", "stream": True, "size": "64x64"}
+
+
+def test_an_openai_stream_dropped_while_its_job_is_queued_cancels_the_job(make_held_client):
+    held = make_held_client()
+    worker = held.client.app.state.container.worker
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(held.client.post, "/image/", json={"prompt": "first"} | TINY)
+        held.wait_until_running()
+        body = STREAM | {"n": 2, "steps": 1}
+        leave = lambda: worker.queue_depth > 0  # noqa: E731
+        statuses = post_then_leave(held.client.app, "/v1/images/generations", body, leave_when=leave)
+        assert statuses == [200]  # the stream had begun: its job was queued, not refused
+        wait_until(lambda: worker.queue_depth == 0, "the dropped stream's job still holds a place in the queue")
+        [job] = held.client.get("/jobs", params={"status": "cancelled"}).json()
+        assert job["params"]["prompt"] == "streamed" and job["images"] == []
+        held.release()
+        assert first.result(timeout=30).status_code == 200
+    assert [image["prompt"] for image in held.client.get("/image/").json()] == ["first"]
+    assert "pixy_generation_batch_size_count 1.0" in held.client.get("/metrics").text  # it never ran
+
+
+def test_an_openai_stream_dropped_while_its_job_runs_lets_it_finish_and_store(settings, tiny_generator):
+    generator = StepHeldGenerator(tiny_generator)
+    with TestClient(create_app(settings, generator=generator)) as client:
+        try:
+            body, leave = STREAM | {"steps": 4}, generator.paused.is_set
+            assert post_then_leave(client.app, "/v1/images/generations", body, leave_when=leave) == [200]
+        finally:
+            generator.go_on.set()
+        [job] = client.get("/jobs").json()
+        wait_until(lambda: client.get(f"/jobs/{job['id']}").json()["status"] != "running", "the job never ended")
+        done = client.get(f"/jobs/{job['id']}").json()
+        assert done["status"] == "succeeded" and generator.steps_run == [1, 2, 3, 4]
+        assert [image["guid"] for image in client.get("/image/").json()] == [done["images"][0]["guid"]]
