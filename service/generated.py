@@ -30,6 +30,14 @@ class GeneratedImage:
     elapsed_ms: int
 
 
+@dataclass(frozen=True)
+class EditSource:
+    """What an edit starts from, at its output size: the image, and for inpainting a mask (white = repaint)."""
+
+    image: Image
+    mask: Image | None = None
+
+
 StepCallback = Callable[[int, int], None]
 """Called after each denoising step with (steps done, steps in all)."""
 
@@ -48,8 +56,11 @@ class ImageGenerator(Protocol):
         on_step: StepCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         on_preview: PreviewCallback | None = None,
+        sources: list[EditSource | None] | None = None,
     ) -> list[GeneratedImage]:
-        """Generate one image per entry; entries share steps, guidance and size.
+        """Generate one image per entry; entries share steps, guidance, size and mode (``params.mode``).
+
+        An edit's batch comes with one ``sources`` entry per image (passed only when it is an edit).
 
         ``should_stop`` is asked after every step; once it answers True the remaining steps are skipped
         and what comes back is unfinished, for the caller to discard.

@@ -17,7 +17,9 @@ from core.exceptions import GenerationFailed, ImageNotFound, RequestAbandoned
 from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail, PageQuery
 from data.images import ImageRepository
 from data.write import Write
-from service.generated import GeneratedImage, GeneratorInfo
+from service.edit_images import Uploads
+from service.edits import as_edit, find_source, sized
+from service.generated import EditSource, GeneratedImage, GeneratorInfo
 from service.params import Limits, check_cost, resolve, revalidate
 from service.png import encode_png
 from service.worker import GenerationWorker, Hooks
@@ -62,9 +64,14 @@ class ImageService:
         self.compress_level = compress_level
         self.timeout = timeout
 
-    def resolve(self, request: GenerationRequest | dict) -> GenerationParams:
+    def resolve(self, request: GenerationRequest | dict, *, uploads: Uploads | None = None) -> GenerationParams:
+        """Defaults filled in and limits checked; an edit (``init_image`` or ``uploads``) also gets its source's
+        size unless one is asked for, and its strength."""
         # The one revalidation of what the web layer sends, as the service's contract asks.
-        return resolve(revalidate(request), self.info.profile, self.limits)
+        request = revalidate(request)
+        source = find_source(request, uploads, self.get)
+        request = sized(request, source, self.limits)
+        return as_edit(resolve(request, self.info.profile, self.limits), request, source, self.limits)
 
     def create(self, request: GenerationRequest | dict, *, abandoned: threading.Event | None = None) -> ImageDetail:
         return self.create_many(request, n=1, abandoned=abandoned)[0]
@@ -89,8 +96,10 @@ class ImageService:
         abandoned: threading.Event | None = None,
         hooks_for: Callable[[int], Hooks] | None = None,
         also: Callable[[list[ImageDetail]], Write] | None = None,
+        sources: list[EditSource] | None = None,
     ) -> list[ImageDetail]:
-        """``create_many`` for parameters already resolved and within the limits (a job's).
+        """``create_many`` for parameters already resolved and within the limits (a job's); an edit's i-th
+        image starts from ``sources[i % len(sources)]``.
 
         All are queued before any is awaited. Setting ``abandoned`` (the client has gone) cancels what
         has not started and discards what has, so nothing is stored for it. ``hooks_for(i)`` gives the
@@ -100,7 +109,8 @@ class ImageService:
         futures: list[Future] = []
         try:
             for i, params in enumerate(batch):
-                futures.append(self.worker.submit(params, hooks_for(i) if hooks_for else None))
+                source = sources[i % len(sources)] if sources else None
+                futures.append(self.worker.submit(params, hooks_for(i) if hooks_for else None, source))
             generated = [self._wait(future, abandoned) for future in futures]
         except BaseException:
             for future in futures:  # what has not started never will; what has is discarded
@@ -138,6 +148,8 @@ class ImageService:
             model=self.info.model,
             created_at=now(),
             generation_ms=generated.elapsed_ms,
+            init_image=p.init_image,
+            strength=p.strength,
         )
         png = encode_png(generated.image, detail, sampler=self.info.sampler, compress_level=self.compress_level)
         return detail, png

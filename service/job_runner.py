@@ -31,6 +31,8 @@ class JobRunner:
             with self._lock:
                 self._live.pop(job_id, None)
         self._finish(job_id, outcome, live, params)
+        if outcome.status:
+            self.inputs.discard(job_id, params)  # an edit's uploads, once it has ended
         return outcome
 
     def _generate(
@@ -55,13 +57,19 @@ class JobRunner:
             ended.append(self._succeeded(job_id, live, params, details))
             return ended[-1]
 
+        try:
+            sources = self.inputs.load(job_id, params)  # an edit's images, read from MySQL when it runs
+        except ImageException as exc:
+            return Outcome("failed", error=exc)
         abandoned = abandoned or live.cancel
         while not self._stopping.is_set():
             if live.cancel.is_set() or abandoned.is_set():
                 return Outcome("cancelled", error=RequestAbandoned())
             try:
                 # Resolved and checked when the job was accepted: its stored params are final.
-                details = self.images.generate(params, n=n, abandoned=abandoned, hooks_for=hooks_for, also=end)
+                details = self.images.generate(
+                    params, n=n, abandoned=abandoned, hooks_for=hooks_for, also=end, sources=sources
+                )
             except GeneratorBusy as exc:
                 if not retry_busy:
                     return Outcome("failed", error=exc)

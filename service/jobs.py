@@ -12,7 +12,10 @@ from core.cursor import encode_cursor
 from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFound
 from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
+from data.job_inputs import JobInputRepository
 from data.jobs import JobRecord, MySQLJobRepository
+from service.edit_images import Uploads
+from service.edits import EditInputs
 from service.idempotency import KeyPurger, await_job, check_owner, key_claim
 from service.images import ImageService, now
 from service.job_events import JobEvents
@@ -42,6 +45,7 @@ class JobService(JobRunner):
         self.on_finish: list[Callable[[Job], None]] = []
         self.webhook_policy = WebhookPolicy()  # refuses every webhook_url until bootstrap configures it
         self.keys = KeyPurger(repository.purge_keys)
+        self.inputs = EditInputs(JobInputRepository(repository.pool), lambda guid: images.content(guid).read())
 
     def submit(
         self,
@@ -137,28 +141,33 @@ class JobService(JobRunner):
         abandoned: threading.Event | None = None,
         idempotency_key: str | None = None,
         route: str = "image",
+        uploads: Uploads | None = None,
     ) -> list[ImageDetail]:
         """The synchronous routes' path: a job like any other, awaited on the calling thread.
 
         A full queue is refused before anything is written (503). If the client leaves (``abandoned``)
-        while the job is queued, it is dropped; once it runs, it finishes and is stored.
+        while the job is queued, it is dropped; once it runs, it finishes and is stored. An edit's ``uploads``
+        are written with its row before it runs, so it runs from MySQL like a queued job.
         """
-        params = self.images.resolve(request)
+        params = self.images.resolve(request, uploads=uploads)
         check_cost(params, n=n, limits=self.images.limits)
         if self.images.worker.full:
             raise GeneratorBusy()
         job_id = str(uuid.uuid4())
-        body = {"request": request, "n": n}
+        body = {"request": request, "n": n} | ({"uploads": uploads.sha256} if uploads is not None else {})
         key = key_claim(idempotency_key, route=route, body=body, at=now())
+        inputs = self.inputs.writes(job_id, uploads, params) if uploads is not None else None
         # Without a key no one can ask for this job before it ends: its row is written once, at the end,
         # which keeps the synchronous path to one extra commit (a dropped client drops it anyway).
-        if key is not None:
-            owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key)
-            check_owner(owner, key)
-            if owner.job_id != job_id:
-                return await_job(self, owner.job_id, abandoned=abandoned)
+        if key is not None or inputs:
+            owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key, inputs=inputs)
+            if key is not None:
+                check_owner(owner, key)
+                if owner.job_id != job_id:
+                    return await_job(self, owner.job_id, abandoned=abandoned)
+        persisted = key is not None or bool(inputs)
         with self._lock:
-            live = self._live[job_id] = Live(n=n, steps=params.steps, persisted=key is not None, created_at=now())
+            live = self._live[job_id] = Live(n=n, steps=params.steps, persisted=persisted, created_at=now())
         if live.persisted:  # without a key no stream can know this job's id: its events would go unheard
             self.events.publish(job_id, "queued", {"position": 0})
         outcome = self._run(job_id, params, n, abandoned=WhileQueued(abandoned, live), retry_busy=False)

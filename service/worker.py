@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from core.exceptions import GeneratorBusy, ImageException
 from core.models import GenerationParams
-from service.generated import ImageGenerator
+from service.generated import EditSource, ImageGenerator
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -37,11 +37,13 @@ class _Job:
     params: GenerationParams
     future: Future
     hooks: Hooks = Hooks()
+    source: EditSource | None = None  # an edit's image (and mask); its pixels may differ within a batch
 
     @property
     def key(self) -> tuple:
+        """What members of one batch share: one pipeline (txt2img, img2img, inpaint) and its settings."""
         p = self.params
-        return (p.steps, p.guidance_scale, p.width, p.height)
+        return (p.steps, p.guidance_scale, p.width, p.height, p.mode, p.strength)
 
 
 class GenerationWorker:
@@ -85,8 +87,8 @@ class GenerationWorker:
         with self._cond:
             return len(self._pending) >= self.max_queue and bool(self._running or self._pending)
 
-    def submit(self, params: GenerationParams, hooks: Hooks | None = None) -> Future:
-        job = _Job(params, Future(), hooks or Hooks())
+    def submit(self, params: GenerationParams, hooks: Hooks | None = None, source: EditSource | None = None) -> Future:
+        job = _Job(params, Future(), hooks or Hooks(), source)
         with self._cond:
             if self._stopping:
                 raise GeneratorBusy("the service is shutting down")
@@ -179,6 +181,8 @@ class GenerationWorker:
 
         # Only asked for when a member can use previews: the plain path never builds one.
         options = {"on_preview": on_preview} if previewers else {}
+        if jobs[0].params.mode != "txt2img":  # a generator that cannot edit never sees the argument
+            options["sources"] = [job.source for job in jobs]
         try:
             params = [job.params for job in jobs]
             results = self.generator.generate(params, on_step=on_step, should_stop=should_stop, **options)

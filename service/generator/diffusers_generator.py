@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from core.exceptions import GenerationFailed, GeneratorOutOfMemory
 from core.models import GenerationParams
-from service.generated import GeneratedImage, GeneratorInfo, PreviewCallback, StepCallback
+from service.generated import EditSource, GeneratedImage, GeneratorInfo, PreviewCallback, StepCallback
+from service.generator.pipelines import Pipelines, keep_unmasked, mode_arguments
 from service.generator.preview import latent_rgb_map, latents_to_images
 from service.profiles import profile_for
 
@@ -28,13 +29,14 @@ SAMPLER_NAMES = {
 
 
 class DiffusersGenerator:
-    """Text-to-image with one seeded ``torch.Generator`` per image, calls serialized by a lock."""
+    """Text-to-image and edits with one seeded ``torch.Generator`` per image, calls serialized by a lock."""
 
     def __init__(self, pipe, *, model: str, device: str, fallback: bool, compiled: bool) -> None:
         import torch
 
         self._torch = torch
         self.pipe = pipe
+        self.pipelines = Pipelines(pipe)
         self.device = device
         self._lock = threading.Lock()
         self._rgb_map = latent_rgb_map(pipe)
@@ -57,15 +59,18 @@ class DiffusersGenerator:
         on_step: StepCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         on_preview: PreviewCallback | None = None,
+        sources: list[EditSource | None] | None = None,
     ) -> list[GeneratedImage]:
         first = batch[0]
         on_preview = on_preview if self.previews else None
 
         def step_end(pipe, index: int, timestep, tensors: dict) -> dict:
+            # An edit runs only int(steps x strength) of its steps: progress still ends at ``steps``.
+            done = max(1, round((index + 1) * first.steps / (getattr(pipe, "num_timesteps", 0) or first.steps)))
             if on_step is not None:
-                on_step(index + 1, first.steps)
+                on_step(done, first.steps)
             if on_preview is not None:
-                on_preview(index + 1, _once(lambda: latents_to_images(tensors["latents"], self._rgb_map)))
+                on_preview(done, _once(lambda: latents_to_images(tensors["latents"], self._rgb_map)))
             if should_stop is not None and should_stop():
                 pipe._interrupt = True  # diffusers skips the remaining steps
             return tensors
@@ -75,18 +80,19 @@ class DiffusersGenerator:
             started = time.perf_counter()
             try:
                 generators = [torch.Generator(device=self.device).manual_seed(p.seed) for p in batch]
+                pipe = self.pipelines.for_mode(first.mode)
                 with torch.inference_mode():
-                    images = self.pipe(
+                    images = pipe(
                         prompt=[p.prompt for p in batch],
                         negative_prompt=[p.negative_prompt for p in batch],
                         num_inference_steps=first.steps,
                         guidance_scale=first.guidance_scale,
-                        width=first.width,
-                        height=first.height,
                         generator=generators,
                         callback_on_step_end=step_end if on_step or should_stop or on_preview else None,
                         callback_on_step_end_tensor_inputs=["latents"],
+                        **mode_arguments(first, sources),
                     ).images
+                images = keep_unmasked(images, sources)
             except torch.cuda.OutOfMemoryError as exc:
                 torch.cuda.empty_cache()
                 logger.warning("generation ran out of GPU memory: %s", exc)

@@ -1,0 +1,106 @@
+"""Uploaded images are hostile until proven otherwise: the format by content, the size from the header
+before any pixel is decoded, then a full decode that a truncated or corrupt file cannot pass."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.exceptions import InvalidInput
+
+ACCEPTED = ("PNG", "JPEG", "WEBP")
+# What a damaged file raises in Pillow's decoders (zlib errors surface as these too).
+_BROKEN = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
+
+
+def _refuse(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", field=field)
+
+
+def open_checked(data: bytes, field: str, *, max_pixels: int) -> Image.Image:
+    """Decode ``data`` as a PNG, JPEG or WebP of at most ``max_pixels``, or refuse it naming ``field``."""
+    if not data:
+        raise _refuse(field, "empty file")
+    too_many = _refuse(field, f"more than {max_pixels} pixels")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED)  # reads the header only
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_many from None
+    except (UnidentifiedImageError, *_BROKEN):
+        raise _refuse(field, "not a PNG, JPEG or WebP image") from None
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > max_pixels:
+        raise _refuse(field, f"{width}x{height} is more than {max_pixels} pixels")
+    try:
+        image.load()
+    except (Image.DecompressionBombError, *_BROKEN):
+        raise _refuse(field, "truncated or corrupt image") from None
+    return image
+
+
+def repaint_mask(image: Image.Image, field: str = "mask") -> Image.Image:
+    """OpenAI's mask (a PNG whose fully transparent pixels mark what to repaint) as diffusers' (white = repaint)."""
+    if image.format != "PNG":
+        raise _refuse(field, "must be a PNG")
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    if not has_alpha:
+        raise _refuse(field, "must have an alpha channel: its transparent pixels mark what to repaint")
+    alpha = image.convert("RGBA").getchannel("A")
+    return alpha.point(lambda a: 255 if a == 0 else 0)
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """An edit's checked uploads: 1 to 4 images and an optional mask of the first image's size."""
+
+    images: list[Image.Image]
+    mask: Image.Image | None
+    sha256: list[str]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.images[0].size
+
+    def encoded(self, width: int, height: int) -> dict[str, bytes]:
+        """What the job keeps: each image as an RGB PNG of the output size, the mask as a 1-bit-like L PNG."""
+        rows = {f"image{i}": _png(image.resize((width, height), Image.LANCZOS)) for i, image in enumerate(self.images)}
+        if self.mask is not None:
+            rows["mask"] = _png(self.mask.resize((width, height), Image.NEAREST))
+        return rows
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def check_uploads(images: list[tuple[str, bytes]], mask: tuple[str, bytes] | None, *, max_pixels: int) -> Uploads:
+    """Check every upload (field name, bytes); the first refused one is a 422 naming its field."""
+    decoded = []
+    for field, data in images:
+        image = open_checked(data, field, max_pixels=max_pixels)
+        decoded.append(ImageOps.exif_transpose(image).convert("RGB"))
+    repaint = None
+    if mask is not None:
+        field, data = mask
+        opened = open_checked(data, field, max_pixels=max_pixels)
+        if opened.size != decoded[0].size:
+            width, height = decoded[0].size
+            raise _refuse(field, f"is {opened.width}x{opened.height}, the image is {width}x{height}: they must match")
+        repaint = repaint_mask(opened, field)
+    digests = [hashlib.sha256(data).hexdigest() for _, data in [*images, *([mask] if mask else [])]]
+    return Uploads(images=decoded, mask=repaint, sha256=digests)
+
+
+def decode_input(data: bytes) -> Image.Image:
+    """A job input this service wrote itself (a PNG already checked), decoded."""
+    image = Image.open(io.BytesIO(data), formats=("PNG",))
+    image.load()
+    return image
