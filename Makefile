@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 TINY := models/tiny/model_index.json
 
-.PHONY: run test setup lint bench db
+.PHONY: run test setup lint bench db worker
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ db: setup
 run: db
 	$(PY) scripts/download_weights.py --if-missing || echo "weights unavailable: the service will fall back to the tiny model"
 	$(PY) -m web
+
+# Distributed mode: a GPU worker (set PIXY_BROKER_URL; one per GPU; see docs/deploy.md).
+worker: db
+	$(PY) -m service.distributed.worker
 
 test: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest

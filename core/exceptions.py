@@ -136,3 +136,17 @@ class JobNotFound(ImageException):
 class JobFinished(ImageException):
     status_code = 409
     default_message = "the job has already finished"
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    """Distributed mode: the Celery broker cannot take the job now; nothing of it was kept."""
+
+    default_message = "the job queue is unavailable, try again shortly"
+    retry_after = 5
+
+
+class NoWorkers(ServiceUnavailable):
+    """Distributed mode: no GPU worker has ever registered, so no model's defaults are known yet."""
+
+    default_message = "no GPU worker has started yet; start one with make worker"
+    retry_after = 10

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     pixy_webhook_retry_base: float = Field(default=1.0, gt=0)
     pixy_webhook_retry_for: float = Field(default=900.0, ge=600)
 
+    # Distributed mode (docs/deploy.md): set, API processes load no model and enqueue jobs on this Celery broker
+    # (amqp://… recommended, or redis://…) for GPU workers (`make worker`). Empty: one process does everything.
+    pixy_broker_url: str = ""
+    pixy_worker_name: str = ""  # a worker's node name; empty: pixy-<pid>@<host>
+    # Workers say every this many seconds that they are alive and still run their jobs; 3x silence is death.
+    pixy_heartbeat_s: float = Field(default=5.0, gt=0)
+    # Redis only: an unacknowledged task returns to the queue after this long (a dead worker's task).
+    pixy_redis_visibility_timeout: int = Field(default=120, ge=10)
+
     @field_validator("pixy_models_dir", "pixy_images_dir")
     @classmethod
     def _relative_to_root(cls, value: Path) -> Path:
@@ -98,6 +107,10 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must be whsec_ followed by base64 (Standard Webhooks)") from None
         return value
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.pixy_broker_url.strip())
 
     @property
     def api_keys(self) -> list[str]:

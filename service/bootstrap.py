@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from core.exceptions import ImageException
 from core.settings import Settings
@@ -46,8 +47,13 @@ class Container:
     variants: VariantService | None = None
     jobs: JobService | None = None
     webhooks: WebhookDispatcher | None = None
+    # Distributed mode only: the broker's view from this process, and this process's row in ``nodes``.
+    cluster: Any = None
+    heartbeat: Any = None
 
     def close(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.jobs is not None:
             self.jobs.close()
         if self.webhooks is not None:
@@ -117,7 +123,15 @@ def bootstrap(
     on_batch: BatchObserver | None = None,
     prepare_database: bool = True,
 ) -> Container:
-    """Build the pool, store, repository, generator, worker and service; ``close()`` releases them."""
+    """Build the pool, store, repository, generator, worker and service; ``close()`` releases them.
+
+    With ``PIXY_BROKER_URL`` set this is an API process of the distributed mode: no model, jobs go to
+    the broker (``service.distributed.bootstrap``; GPU workers build theirs with ``bootstrap_worker``).
+    """
+    if settings.distributed:
+        from service.distributed.bootstrap import bootstrap_api  # Celery is imported only where it is used
+
+        return bootstrap_api(settings, prepare_database=prepare_database)
     pool = Pool(settings)
     store = make_store(settings, pool)
     repository = MySQLImageRepository(pool, store)

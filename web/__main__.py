@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import uvicorn
 
 from core.settings import get_settings
@@ -13,6 +15,12 @@ from web.slow_clients import head_deadline_protocol
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.pixy_log_level)
+    if settings.distributed:  # a broker, database or peer that cannot work is one line, not a traceback
+        from service.distributed.preflight import api_problem
+
+        if problem := api_problem(settings):
+            print(f"pixyproxy: {problem}", file=sys.stderr)
+            sys.exit(2)
     uvicorn.run(
         create_app(settings),
         host=settings.pixy_host,

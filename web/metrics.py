@@ -80,6 +80,9 @@ class Metrics:
             "pixy_generation_batch_size", "Images per pipeline call", buckets=(1, 2, 4, 8, 16), registry=self.registry
         )
         self.queue_depth = Gauge("pixy_queue_depth", "Requests waiting for the generator", registry=self.registry)
+        self.broker_queue_depth = Gauge(
+            "pixy_broker_queue_depth", "Distributed mode: tasks waiting per queue", ["queue"], registry=self.registry
+        )
         self.webhook_deliveries = Counter(
             "pixy_webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"], registry=self.registry
         )
@@ -109,6 +112,11 @@ class Metrics:
             self.cancellations.inc()
         if job.started_at is not None:
             self.job_queue_wait.observe(max(0.0, (job.started_at - job.created_at).total_seconds()))
+
+    def observe_queues(self, depths: dict[str, int | None]) -> None:
+        for queue, depth in depths.items():
+            if depth is not None:
+                self.broker_queue_depth.labels(queue).set(depth)
 
     def observe_batch(self, seconds: float, size: int) -> None:
         self.generation.observe(seconds)

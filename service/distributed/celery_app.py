@@ -1,0 +1,34 @@
+"""The Celery app both sides share: API processes send ``run_job`` tasks, GPU workers take them."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from core.settings import Settings
+
+QUEUE = "pixy"
+RUN_JOB = "pixy.run_job"
+
+
+def make_celery(settings: Settings) -> Celery:
+    """Late acknowledgement, one task per slot, and a Redis visibility timeout that returns a dead worker's task."""
+    app = Celery("pixyproxy", broker=settings.pixy_broker_url.strip(), set_as_current=False)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_ignore_result=True,
+        # A task is acknowledged when it ends, and given back if its worker dies: a kill -9 loses no job.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One task per slot: a busy box does not hoard tasks another box could run.
+        worker_prefetch_multiplier=1,
+        # The generator is one per process; tasks are threads that feed its batching worker.
+        worker_pool="threads",
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        # A publish that cannot reach the broker fails at once: the client gets a 503, not a hung request.
+        task_publish_retry=False,
+        broker_connection_timeout=3,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.pixy_redis_visibility_timeout},
+    )
+    return app

@@ -1,0 +1,42 @@
+"""The API side of the broker: send a job's task, count what waits, and tell whether the broker answers."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+
+from core.exceptions import BrokerUnavailable
+from service.distributed.celery_app import QUEUE, RUN_JOB
+
+logger = logging.getLogger(__name__)
+
+
+class CeleryDispatch:
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def enqueue(self, job_id: str) -> None:
+        """Send the task; the task carries only the job id, and the worker reads the rest from MySQL."""
+        try:
+            self.app.send_task(RUN_JOB, args=[job_id], queue=QUEUE, retry=False)
+        except Exception as exc:  # kombu's OperationalError, a refused or reset socket, a timeout
+            logger.warning("job %s not queued, broker unavailable: %s", job_id, exc)
+            raise BrokerUnavailable() from exc
+
+    def queue_depth(self) -> int | None:
+        """Tasks waiting in the queue (not those a worker holds); None when the broker does not answer."""
+        try:
+            with self.app.connection_for_read() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+                return int(conn.default_channel.queue_declare(queue=QUEUE, passive=True).message_count)
+        except Exception:  # a queue never declared yet reads as absent on AMQP
+            return None
+
+    def reachable(self, timeout: float = 2.0) -> bool:
+        try:
+            with self.app.connection_for_read() as conn:
+                conn.ensure_connection(max_retries=1, timeout=timeout)
+            return True
+        except Exception:
+            return False

@@ -1,0 +1,139 @@
+"""An API process in the distributed mode: it loads no model; jobs go to the broker, the rest to MySQL."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from core.exceptions import BrokerUnavailable, GeneratorBusy, NoWorkers, RequestAbandoned
+from core.models import GenerationParams, GenerationRequest, ImageDetail
+from data.job_leases import JobLeases
+from data.jobs import JobRecord
+from data.nodes import NodeRepository
+from service.distributed.dispatch import CeleryDispatch
+from service.generated import GeneratorInfo
+from service.idempotency import await_job, check_owner, key_claim
+from service.images import now
+from service.job_state import job_view
+from service.jobs import JobService
+from service.params import check_cost
+from service.profiles import ModelProfile
+
+INFO_TTL_S = 5.0
+
+
+class RemoteJobs(JobService):
+    """Jobs accepted here run on whichever GPU worker takes their task."""
+
+    def __init__(self, *, dispatch: CeleryDispatch, leases: JobLeases, **kwargs) -> None:
+        super().__init__(runners=1, **kwargs)
+        self.dispatch, self.leases = dispatch, leases
+
+    def _launch(
+        self, job_id: str, params: GenerationParams, n: int, abandoned: threading.Event | None = None
+    ) -> None:
+        try:
+            self.dispatch.enqueue(job_id)
+        except BrokerUnavailable:
+            self.leases.withdraw(job_id)  # the client hears 503: no row may say this job is queued
+            raise
+
+    def recover(self) -> None:
+        """Nothing to resume here: queued tasks wait in the broker, and workers take them back."""
+
+    def run(
+        self,
+        request: GenerationRequest | dict,
+        *,
+        n: int = 1,
+        abandoned: threading.Event | None = None,
+        idempotency_key: str | None = None,
+        route: str = "image",
+    ) -> list[ImageDetail]:
+        """The synchronous routes: a job like any other, awaited here while a worker runs it."""
+        params = self.images.resolve(request)
+        check_cost(params, n=n, limits=self.images.limits)
+        key = key_claim(idempotency_key, route=route, body={"request": request, "n": n}, at=now())
+        job_id = str(uuid.uuid4())
+        owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key)
+        if owner is not None and key is not None:
+            check_owner(owner, key)
+            if owner.job_id != job_id:
+                return await_job(self, owner.job_id, abandoned=abandoned)
+        self.events.publish(job_id, "queued", {"position": 0})
+        self._launch(job_id, params, n)
+        try:
+            return await_job(self, job_id, abandoned=abandoned)
+        except RequestAbandoned:
+            # The client left: a job still queued is dropped; a running one finishes and is stored.
+            if self.leases.cancel_queued(job_id, at=now()):
+                self._announce(job_id)
+            raise
+
+    def _job(self, record: JobRecord):
+        if record.status != "running":
+            return super()._job(record)
+        reported = self.events.log.latest(record.id, "progress")
+        live = _Reported(json.loads(reported)) if reported else None
+        images = [image for guid in record.images if (image := self._image(guid)) is not None]
+        return job_view(record, live, position=None, images=images)
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """A running job's progress as its worker last reported it."""
+
+    data: dict
+
+    def progress(self) -> dict:
+        return {key: self.data.get(key) for key in ("step", "steps", "progress", "eta_ms")}
+
+
+class RemoteInfo:
+    """The model the GPU workers serve, as the newest of them registered it (read anew every few seconds)."""
+
+    def __init__(self, nodes: NodeRepository) -> None:
+        self.nodes = nodes
+        self._info: GeneratorInfo | None = None
+        self._read = 0.0
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.current(), name)
+
+    def current(self) -> GeneratorInfo:
+        if self._info is None or time.monotonic() - self._read > INFO_TTL_S:
+            node = self.nodes.latest("worker")
+            if node is None or "generator" not in node.info:
+                raise NoWorkers()
+            info = dict(node.info["generator"])
+            self._info = GeneratorInfo(**info | {"profile": ModelProfile(**info["profile"])})
+            self._read = time.monotonic()
+        return self._info
+
+
+class RemoteQueue:
+    """Stands where the generation worker stands in one process: the broker's queue, seen from here."""
+
+    full = False  # the broker's queue is not bounded here: workers take tasks as they can
+    busy = 0
+
+    def __init__(self, dispatch: CeleryDispatch) -> None:
+        self.dispatch = dispatch
+        self.queue_depth = 0  # as last read by ``refresh`` (a scrape of /metrics, or /ready)
+
+    def refresh(self) -> int | None:
+        """Read the depth from the broker (blocking); None when the broker does not answer."""
+        depth = self.dispatch.queue_depth()
+        self.queue_depth = depth or 0
+        return depth
+
+    def submit(self, *args, **kwargs):
+        raise GeneratorBusy("this API process runs no generator")
+
+    def stop(self) -> None:
+        pass

@@ -1,0 +1,73 @@
+"""A GPU worker's side of jobs: run the job a task names, exactly once, however often the task arrives.
+
+A task can arrive twice: late acknowledgement gives a dead worker's task to another, and Redis gives a
+task back after its visibility timeout even while it still runs. So the row decides: a worker claims a
+queued job atomically and keeps a heartbeat on it; a task for a job that runs elsewhere with a fresh
+heartbeat is looked at again later; one whose worker went silent runs once more, then fails.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from core.jobs import TERMINAL
+from data.job_leases import JobLeases
+from service.distributed.cancel import CancelWatch
+from service.images import now
+from service.job_state import Live
+from service.jobs import MAX_ATTEMPTS, JobService
+
+logger = logging.getLogger(__name__)
+
+RAN, DONE, LATER, INTERRUPTED = "ran", "done", "later", "interrupted"
+
+
+class WorkerJobs(JobService):
+    def __init__(self, *, leases: JobLeases, name: str, lease_s: float, **kwargs) -> None:
+        super().__init__(runners=1, **kwargs)
+        self.leases, self.name, self.lease_s = leases, name, lease_s
+        self.cancels = CancelWatch(leases)
+
+    def execute(self, job_id: str) -> str:
+        """RAN, DONE (nothing to do), LATER (another worker holds it: ask again) or INTERRUPTED."""
+        state = self.leases.state(job_id)
+        if state is None or state.status in TERMINAL:
+            return DONE
+        if state.status == "running":
+            if state.idle_s is not None and state.idle_s < self.lease_s:
+                return LATER  # alive elsewhere (or a Redis redelivery of a job still running)
+            if state.attempts >= MAX_ATTEMPTS:
+                detail = "the worker running this job stopped, twice; it was not run again"
+                if self.repository.finish(job_id, status="failed", at=now(), error=detail):
+                    self._announce(job_id)
+                return DONE
+            logger.warning("job %s: its worker %s went silent; running it again", job_id, state.worker)
+            self.repository.requeue(job_id)
+        if not self.leases.claim(job_id, worker=self.name, at=now()):
+            return LATER  # claimed by another worker a moment ago, or cancelled: the next look tells
+        record = self.repository.get(job_id)
+        self.events.publish(job_id, "started")
+        live = Live(n=record.n, steps=record.params.steps, cancel=self.cancels.switch(job_id))
+        with self._lock:
+            self._live[job_id] = live
+        try:
+            outcome = self._run(job_id, record.params, record.n)
+        finally:
+            self.cancels.forget(job_id)
+        if outcome.status is None:  # this worker is stopping: the job goes back for another
+            self.repository.requeue(job_id)
+            return INTERRUPTED
+        return RAN
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return list(self._live)
+
+    def heartbeat(self) -> None:
+        self.leases.heartbeat(self.running())
+
+    def _mark_started(self, job_id: str, at) -> bool:
+        return False  # claimed, and its started event sent, before it reached the generator
+
+    def recover(self) -> None:
+        """Nothing to resume: the broker gives back the tasks of jobs that were running."""
