@@ -88,9 +88,9 @@ class MySQLJobRepository:
 
     def finished(self, job_id: str, *, status: str, at: datetime, images: list[str]) -> Write:
         """``finish`` as a Write, for the images' transaction: the job ends exactly when its images are stored."""
-        return Write(
-            FINISH_JOB, {"id": job_id, "status": status, "at": at, "images": json.dumps(images), "error": None}
-        )
+        row = {"id": job_id, "status": status, "at": at, "images": json.dumps(images), "error": None}
+        # Required: images of a job already ended (cancelled, or stored by another run) are not kept.
+        return Write(FINISH_JOB, row, required=True)
 
     def finished_row(
         self, job_id: str, params: GenerationParams, *, n: int, status: str, times: dict, images: list[str]
