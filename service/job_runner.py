@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from core.exceptions import GeneratorBusy, ImageException, RequestAbandoned
+from core.exceptions import GeneratorBusy, ImageException, JobFinished, RequestAbandoned
 from core.models import GenerationParams, ImageDetail
 from data.jobs import JobRecord
 from data.write import Write
@@ -41,7 +41,7 @@ class JobRunner:
         def started() -> None:
             if live.started is None:
                 live.started, live.started_at = time.monotonic(), now()
-                if live.persisted and self.repository.start(job_id, at=live.started_at):
+                if live.persisted and self._mark_started(job_id, live.started_at):
                     self.events.publish(job_id, "started")
 
         def progressed() -> None:
@@ -77,11 +77,17 @@ class JobRunner:
                 continue
             except RequestAbandoned as exc:
                 return Outcome("cancelled", error=exc)
+            except JobFinished:  # cancelled (or run by another worker) before its images were stored
+                return Outcome("cancelled", error=RequestAbandoned(), written=ended[-1])
             except ImageException as exc:
                 return Outcome("failed", error=exc)
             return Outcome("succeeded", details=details, written=ended[-1] if ended else None)
         # Shutting down: the job stays unfinished in MySQL and resumes at the next start.
         return Outcome(None, error=GeneratorBusy("the service is shutting down"))
+
+    def _mark_started(self, job_id: str, at) -> bool:
+        """queued -> running in the row; False when a cancel got there first."""
+        return self.repository.start(job_id, at=at)
 
     def _succeeded(self, job_id: str, live: Live, params: GenerationParams, details: list[ImageDetail]) -> Write:
         """The job's end, for its images' transaction: a crash can never store them without ending the job."""
