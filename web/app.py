@@ -16,7 +16,7 @@ from web import errors, mcp_server
 from web.body_limit import BodyLimitMiddleware
 from web.metrics import Metrics
 from web.request_log import RequestLogMiddleware, record_route
-from web.routes import gallery, images, job_events, jobs, openai, ops
+from web.routes import gallery, images, job_events, jobs, openai, openai_edits, ops
 from web.security import ApiKeyMiddleware
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,10 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
     app.state.metrics = Metrics()
     errors.install(app)
     app.add_middleware(
-        BodyLimitMiddleware, max_body_bytes=settings.pixy_max_body_bytes, body_timeout=settings.pixy_body_timeout
+        BodyLimitMiddleware,
+        max_body_bytes=settings.pixy_max_body_bytes,
+        body_timeout=settings.pixy_body_timeout,
+        per_path=openai_edits.upload_caps(settings),
     )
     # Outside the body cap, so a client without a key is refused before its body is read; inside CORS,
     # so a browser can read the 401.
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
     app.add_middleware(RequestLogMiddleware, on_error=errors.error_app, on_finish=app.state.metrics.observe_request)
     app.include_router(images.router)
     app.include_router(openai.router)
+    app.include_router(openai_edits.router)
     app.include_router(jobs.router)
     app.include_router(job_events.router)
     app.include_router(ops.router)

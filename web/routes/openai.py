@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.exceptions import InvalidInput, UnsupportedMediaType
 from core.models import ImageDetail
+from core.settings import Settings
 from service.images import ImageService
 from service.variants import VariantService
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
@@ -43,7 +44,7 @@ async def json_body(request: Request) -> Any:
 
 
 @contextmanager
-def _size_names_width_and_height(body: OpenAIImageRequest) -> Iterator[None]:
+def size_names_width_and_height(body: Any) -> Iterator[None]:
     """The client sent ``size``, not width and height: name what it sent."""
     try:
         yield
@@ -53,10 +54,10 @@ def _size_names_width_and_height(body: OpenAIImageRequest) -> Iterator[None]:
         raise
 
 
-def _as_openai(
+def as_openai(
     detail: ImageDetail,
     *,
-    body: OpenAIImageRequest,
+    body: Any,
     base_url: str,
     service: ImageService,
     variants: VariantService,
@@ -67,6 +68,11 @@ def _as_openai(
         return OpenAIImage(b64_json=base64.b64encode(data).decode("ascii"), revised_prompt=detail.prompt)
     query = f"?format={fmt}" if fmt != "png" else ""
     return OpenAIImage(url=f"{base_url}image/{detail.guid}/content{query}", revised_prompt=detail.prompt)
+
+
+def public_base_url(request: Request, settings: Settings) -> str:
+    """OpenAI's url must be absolute: the configured public URL, else (as before) the request's own."""
+    return settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)
 
 
 @router.post(
@@ -87,18 +93,17 @@ async def create_images(
     """Generate 1 to n images from a prompt, OpenAI's way; each is stored like any other."""
     body = OpenAIImageRequest.parse(raw)
     if body.stream:
-        with _size_names_width_and_height(body):
+        with size_names_width_and_height(body):
             return await stream_images(body, jobs=jobs, service=service, variants=variants)
-    with _size_names_width_and_height(body):
+    with size_names_width_and_height(body):
         details = await run_while_connected(
             request,
             lambda gone: jobs.run(
                 body.generation_request(), n=body.n or 1, abandoned=gone, idempotency_key=idempotency_key, route="v1"
             ),
         )
-    # OpenAI's url must be absolute: the configured public URL, else (as before) the request's own.
-    base_url = settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)
+    base_url = public_base_url(request, settings)
     data = await run_in_threadpool(
-        lambda: [_as_openai(d, body=body, base_url=base_url, service=service, variants=variants) for d in details]
+        lambda: [as_openai(d, body=body, base_url=base_url, service=service, variants=variants) for d in details]
     )
     return OpenAIImagesResponse(created=int(time.time()), data=data)
