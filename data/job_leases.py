@@ -17,7 +17,14 @@ STATE = (
     "TIMESTAMPDIFF(MICROSECOND, heartbeat_at, UTC_TIMESTAMP(6)) / 1000000 AS idle_s FROM jobs WHERE id = %(id)s"
 )
 HEARTBEAT = "UPDATE jobs SET heartbeat_at = UTC_TIMESTAMP(6) WHERE id IN %(ids)s AND status = 'running'"
-CANCELLED = "SELECT id FROM jobs WHERE id IN %(ids)s AND status = 'cancelled'"
+WATCH = (
+    "SELECT id, status = 'cancelled' AS cancelled, COALESCE(previews_until > UTC_TIMESTAMP(6), 0) AS previews "
+    "FROM jobs WHERE id IN %(ids)s"
+)
+WANT_PREVIEWS = (
+    "UPDATE jobs SET previews_until = UTC_TIMESTAMP(6) + INTERVAL %(for_s)s SECOND "
+    "WHERE id = %(id)s AND status IN ('queued', 'running')"
+)
 CANCEL_QUEUED = "UPDATE jobs SET status = 'cancelled', finished_at = %(at)s WHERE id = %(id)s AND status = 'queued'"
 # A job whose task never reached the broker: the client got a 503 and nothing else may remain of it.
 WITHDRAW = "DELETE FROM jobs WHERE id = %(id)s AND status = 'queued'"
@@ -50,12 +57,17 @@ class JobLeases:
     def heartbeat(self, job_ids: list[str]) -> int:
         return self._update(HEARTBEAT, {"ids": tuple(job_ids)}) if job_ids else 0
 
-    def cancelled(self, job_ids: list[str]) -> set[str]:
+    def watch(self, job_ids: list[str]) -> tuple[set[str], set[str]]:
+        """Of these jobs: those cancelled, and those whose previews a stream wants."""
         if not job_ids:
-            return set()
+            return set(), set()
         with self.pool.connection() as conn, conn.cursor() as cur:
-            cur.execute(CANCELLED, {"ids": tuple(job_ids)})
-            return {row["id"] for row in cur.fetchall()}
+            cur.execute(WATCH, {"ids": tuple(job_ids)})
+            rows = cur.fetchall()
+        return {row["id"] for row in rows if row["cancelled"]}, {row["id"] for row in rows if row["previews"]}
+
+    def want_previews(self, job_id: str, *, for_s: int) -> None:
+        self._update(WANT_PREVIEWS, {"id": job_id, "for_s": for_s})
 
     def cancel_queued(self, job_id: str, *, at: datetime) -> bool:
         """Cancel a job only if no worker has started it (a synchronous client left)."""

@@ -158,6 +158,8 @@ MIGRATIONS = (
     # Distributed mode: which worker runs a job, and when it last said it still does (the database's clock).
     "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS worker VARCHAR(191) NULL",
     "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS heartbeat_at DATETIME(6) NULL",
+    # Distributed mode: until when a stream on some API process wants this job's previews.
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS previews_until DATETIME(6) NULL",
     # Edits: the stored image an img2img started from, and the strength of every edit.
     "ALTER TABLE images ADD COLUMN IF NOT EXISTS init_image CHAR(36) NULL",
     "ALTER TABLE images ADD COLUMN IF NOT EXISTS strength DOUBLE NULL",

@@ -25,7 +25,7 @@ from service.images import ImageService
 from service.jobs import JobService
 from service.variants import VariantService
 from web.openai_models import OpenAIImageRequest
-from web.routes.job_events import HEARTBEAT_S, POLL_S, SSE_HEADERS
+from web.routes.job_events import HEARTBEAT_S, POLL_S, SSE_HEADERS, off_loop
 
 QUALITIES = {"low", "medium", "high", "auto"}
 
@@ -85,7 +85,7 @@ async def _stream(
         if wanted:
             stack.enter_context(jobs.previews.watching(job.id))
         while True:
-            for event in jobs.events.since(job.id, after):
+            for event in await off_loop(jobs, jobs.events.since, job.id, after):
                 after = event.id
                 data = event.data
                 if event.kind == "preview" and data["step"] in wanted and sent.get(data["index"], 0) < partials:
@@ -103,7 +103,7 @@ async def _stream(
             if time.monotonic() - wrote >= HEARTBEAT_S:  # a job long queued: keep proxies from closing it
                 yield ": heartbeat\n\n"
                 wrote = time.monotonic()
-            await anyio.sleep(POLL_S)
+            await anyio.sleep(getattr(jobs.events, "poll_s", POLL_S))
 
 
 async def stream_images(

@@ -16,6 +16,7 @@ from data.nodes import NodeRepository
 from data.storage import make_store
 from data.variants import VariantRepository, make_variant_store
 from service.bootstrap import Container, _webhooks, default_max_batch, default_max_cost
+from service.distributed.cancel import ApiPreviews
 from service.distributed.celery_app import make_celery
 from service.distributed.cluster import Cluster, generator_info
 from service.distributed.dispatch import CeleryDispatch
@@ -71,6 +72,7 @@ def bootstrap_api(settings: Settings, *, prepare_database: bool = True) -> Conta
     )
     jobs = RemoteJobs(dispatch=dispatch, leases=JobLeases(pool), repository=MySQLJobRepository(pool), images=images)
     jobs.events = SharedJobEvents(JobEventLog(pool))
+    jobs.previews = ApiPreviews(jobs.leases)
     webhooks = _webhooks(settings, pool, jobs)
     me = identity(settings, name=node_name(settings, "api"), role="api")
     heartbeat = _heartbeat(nodes, me, settings, chores=[])

@@ -1,15 +1,23 @@
-"""A cancel that crosses processes: ``DELETE /jobs/{id}`` on any API process marks the row; the worker
-running the job reads the marks at each denoising step, so it stops within one step."""
+"""What crosses to a running job from any API process, through its row: a cancel, and a wish for previews.
+
+``DELETE /jobs/{id}`` marks the row cancelled; an SSE stream with ``?previews=1`` marks until when it wants
+previews. The worker running the job reads both at each denoising step (one query for all its jobs, at
+most every ``REFRESH_S``), so a cancel takes effect within one step.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 from core.exceptions import ImageException
 from data.job_leases import JobLeases
+from service.previews import PreviewWatch
 
 REFRESH_S = 0.01  # at most one query per this many seconds, however many steps and jobs ask
+WANT_PREVIEWS_S = 600  # a stream's wish for previews lasts this long (a job rarely runs longer)
 
 
 class CancelWatch:
@@ -17,6 +25,7 @@ class CancelWatch:
         self.leases = leases
         self._watched: set[str] = set()
         self._cancelled: set[str] = set()
+        self._previews: set[str] = set()
         self._checked = 0.0
         self._lock = threading.Lock()
 
@@ -29,22 +38,31 @@ class CancelWatch:
         with self._lock:
             self._watched.discard(job_id)
             self._cancelled.discard(job_id)
+            self._previews.discard(job_id)
 
     def cancelled(self, job_id: str) -> bool:
+        self._refresh()
         with self._lock:
-            if job_id in self._cancelled:
-                return True
-            if time.monotonic() - self._checked < REFRESH_S:
-                return False
+            return job_id in self._cancelled
+
+    def previews_wanted(self, job_id: str) -> bool:
+        self._refresh()
+        with self._lock:
+            return job_id in self._previews
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._checked < REFRESH_S or not self._watched:
+                return
             self._checked = time.monotonic()
             watched = list(self._watched)
         try:
-            found = self.leases.cancelled(watched)
+            cancelled, previews = self.leases.watch(watched)
         except ImageException:
-            return False  # the database is away: the job runs on, and its end is refused if it was cancelled
+            return  # the database is away: the job runs on, and its end is refused if it was cancelled
         with self._lock:
-            self._cancelled |= found & self._watched
-            return job_id in self._cancelled
+            self._cancelled |= cancelled & self._watched
+            self._previews = previews & self._watched
 
 
 class CancelSwitch:
@@ -59,3 +77,28 @@ class CancelSwitch:
 
     def is_set(self) -> bool:
         return self._local.is_set() or self.watch.cancelled(self.job_id)
+
+
+class WorkerPreviews(PreviewWatch):
+    """A worker makes a job's previews while a stream on any API process wants them."""
+
+    def __init__(self, watch: CancelWatch) -> None:
+        super().__init__()
+        self.watch = watch
+
+    def wanted(self, job_id: str) -> bool:
+        return self.watch.previews_wanted(job_id)
+
+
+class ApiPreviews(PreviewWatch):
+    """An API process's streams say in the job's row that they want previews."""
+
+    def __init__(self, leases: JobLeases) -> None:
+        super().__init__()
+        self.leases = leases
+
+    @contextmanager
+    def watching(self, job_id: str) -> Iterator[None]:
+        with suppress(ImageException):  # the database is away: no previews, the other events still come
+            self.leases.want_previews(job_id, for_s=WANT_PREVIEWS_S)
+        yield

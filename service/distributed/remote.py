@@ -23,6 +23,7 @@ from service.params import check_cost
 from service.profiles import ModelProfile
 
 INFO_TTL_S = 5.0
+LEFT_POLL_S = 0.5
 
 
 class RemoteJobs(JobService):
@@ -32,14 +33,24 @@ class RemoteJobs(JobService):
         super().__init__(runners=1, **kwargs)
         self.dispatch, self.leases = dispatch, leases
 
-    def _launch(
-        self, job_id: str, params: GenerationParams, n: int, abandoned: threading.Event | None = None
-    ) -> None:
+    def _launch(self, job_id: str, params: GenerationParams, n: int, abandoned: threading.Event | None = None) -> None:
         try:
             self.dispatch.enqueue(job_id)
         except BrokerUnavailable:
             self.leases.withdraw(job_id)  # the client hears 503: no row may say this job is queued
             raise
+        if abandoned is not None:  # a streaming client: if it leaves while the job is queued, the job is dropped
+            threading.Thread(target=self._drop_if_left, args=(job_id, abandoned), daemon=True).start()
+
+    def _drop_if_left(self, job_id: str, abandoned: threading.Event) -> None:
+        while not self._stopping.is_set():
+            if abandoned.wait(LEFT_POLL_S):
+                if self.leases.cancel_queued(job_id, at=now()):
+                    self._announce(job_id)
+                return
+            record = self.repository.get(job_id)
+            if record is None or record.status != "queued":
+                return  # running or over: it finishes and is stored whatever the client does
 
     def recover(self) -> None:
         """Nothing to resume here: queued tasks wait in the broker, and workers take them back."""

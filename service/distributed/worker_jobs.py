@@ -12,7 +12,7 @@ import logging
 
 from core.jobs import TERMINAL
 from data.job_leases import JobLeases
-from service.distributed.cancel import CancelWatch
+from service.distributed.cancel import CancelWatch, WorkerPreviews
 from service.images import now
 from service.job_state import Live
 from service.jobs import MAX_ATTEMPTS, JobService
@@ -27,6 +27,7 @@ class WorkerJobs(JobService):
         super().__init__(runners=1, **kwargs)
         self.leases, self.name, self.lease_s = leases, name, lease_s
         self.cancels = CancelWatch(leases)
+        self.previews = WorkerPreviews(self.cancels)
 
     def execute(self, job_id: str) -> str:
         """RAN, DONE (nothing to do), LATER (another worker holds it: ask again) or INTERRUPTED."""

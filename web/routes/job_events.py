@@ -50,6 +50,13 @@ def terminal_event(job: Job, event_id: int) -> JobEvent:
     return JobEvent(id=event_id, kind=job.status, data=data)
 
 
+async def off_loop(jobs: JobService, call, *args):
+    """Events kept in MySQL (the distributed mode) are read on a worker thread; those in memory at once."""
+    if getattr(jobs.events, "blocking", False):
+        return await run_in_threadpool(call, *args)
+    return call(*args)
+
+
 async def _events(jobs: JobService, job: Job, after: int, previews: bool) -> AsyncIterator[str]:
     with ExitStack() as stack:
         if previews:
@@ -57,14 +64,15 @@ async def _events(jobs: JobService, job: Job, after: int, previews: bool) -> Asy
         wrote = time.monotonic()
         checked = None
         while True:
-            if not jobs.events.known(job.id) and (checked is None or time.monotonic() - checked >= ROW_CHECK_S):
-                # Nothing in memory (a restart, or a log long forgotten): the row says whether it is over.
+            if checked is None or time.monotonic() - checked >= ROW_CHECK_S:
                 checked = time.monotonic()
-                job = await run_in_threadpool(jobs.get, job.id)
-                if job.status in TERMINAL:
-                    yield frame(terminal_event(job, after + 1))
-                    return
-            for event in jobs.events.since(job.id, after):
+                if not await off_loop(jobs, jobs.events.known, job.id):
+                    # No events kept (a restart, or a log long forgotten): the row says whether it is over.
+                    job = await run_in_threadpool(jobs.get, job.id)
+                    if job.status in TERMINAL:
+                        yield frame(terminal_event(job, after + 1))
+                        return
+            for event in await off_loop(jobs, jobs.events.since, job.id, after):
                 after = event.id
                 if event.kind == "preview" and not previews:
                     continue
@@ -75,7 +83,7 @@ async def _events(jobs: JobService, job: Job, after: int, previews: bool) -> Asy
             if time.monotonic() - wrote >= HEARTBEAT_S:
                 yield ": heartbeat\n\n"
                 wrote = time.monotonic()
-            await anyio.sleep(POLL_S)
+            await anyio.sleep(getattr(jobs.events, "poll_s", POLL_S))
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse)
