@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from data.connection import Pool
 
-# Appends to one job are serialised by its row lock, so each event's id is the last one plus one.
+# Appends to one job are serialised by its row lock, so each event's id is the last one plus one. The last id
+# is a plain read (its snapshot taken after the lock, so it sees every earlier append), then a plain INSERT: an
+# INSERT ... SELECT MAX(id) would take shared gap locks, and two new jobs whose ids fall in one gap deadlock.
 LOCK_JOB = "SELECT seq FROM jobs WHERE id = %(job_id)s FOR UPDATE"
-APPEND = (
-    "INSERT INTO job_events (job_id, id, kind, data, at) "
-    "SELECT %(job_id)s, COALESCE(MAX(id), 0) + 1, %(kind)s, %(data)s, %(at)s FROM job_events WHERE job_id = %(job_id)s"
-)
-LAST_ID = "SELECT MAX(id) AS id FROM job_events WHERE job_id = %(job_id)s"
+NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM job_events WHERE job_id = %(job_id)s"
+APPEND = "INSERT INTO job_events (job_id, id, kind, data, at) VALUES (%(job_id)s, %(id)s, %(kind)s, %(data)s, %(at)s)"
 SELECT_SINCE = "SELECT id, kind, data, at FROM job_events WHERE job_id = %(job_id)s AND id > %(after)s ORDER BY id"
 LATEST_OF_KIND = "SELECT data FROM job_events WHERE job_id = %(job_id)s AND kind = %(kind)s ORDER BY id DESC LIMIT 1"
 ANY_EVENT = "SELECT 1 FROM job_events WHERE job_id = %(job_id)s LIMIT 1"
-PURGE = (
-    "DELETE job_events FROM job_events JOIN jobs ON jobs.id = job_events.job_id "
-    "WHERE jobs.finished_at < %(before)s"
-)
+PURGE = "DELETE job_events FROM job_events JOIN jobs ON jobs.id = job_events.job_id WHERE jobs.finished_at < %(before)s"
 
 
 class JobEventLog:
@@ -30,9 +26,10 @@ class JobEventLog:
         with self.pool.transaction() as conn, conn.cursor() as cur:
             if not cur.execute(LOCK_JOB, row):
                 return None
-            cur.execute(APPEND, row)
-            cur.execute(LAST_ID, row)
-            return int(cur.fetchone()["id"])
+            cur.execute(NEXT_ID, row)
+            event_id = int(cur.fetchone()["id"])
+            cur.execute(APPEND, row | {"id": event_id})
+            return event_id
 
     def since(self, job_id: str, after: int) -> list[dict]:
         with self.pool.connection() as conn, conn.cursor() as cur:
