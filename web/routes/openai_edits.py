@@ -84,7 +84,8 @@ async def edit_images(
     pixels mark what to repaint), ``prompt``, and the generation route's fields plus ``strength``."""
     form = await read_edit_form(request)
     body = _parse(form.fields)
-    generation = _request(body)
+    with size_names_width_and_height(body):
+        generation = _request(body)
     uploads = await run_in_threadpool(check_uploads, form.images, form.mask, max_pixels=settings.pixy_max_upload_pixels)
     n = body.n or min(len(form.images), MAX_IMAGES)
     with size_names_width_and_height(body):
