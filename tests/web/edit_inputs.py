@@ -21,7 +21,7 @@ def noise_png(width: int, height: int, seed: int = 0) -> bytes:
     return encoded(Image.fromarray(pixels, "RGB"))
 
 
-def mask_png(width: int, height: int, *, repaint_left: int) -> bytes:
+def mask_png(width: int, height: int, *, repaint_left: int = 8) -> bytes:
     """OpenAI's mask: opaque everywhere but the ``repaint_left`` leftmost columns, which are transparent."""
     mask = Image.new("RGBA", (width, height), (0, 0, 0, 255))
     mask.paste((0, 0, 0, 0), (0, 0, repaint_left, height))

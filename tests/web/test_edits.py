@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import json
 import time
+import uuid
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from core.models import GenerationRequest
+from service.edit_images import check_uploads
+from service.images import now
 from tests.web.edit_inputs import count_rows, mask_png, noise_png
 
 FAST = {"seed": 7, "steps": 2}
@@ -147,3 +151,23 @@ def test_inpainting_changes_only_the_transparent_part_of_the_mask(client):
     assert np.array_equal(edited[:, 48:], original[:, 48:])
     assert not np.array_equal(edited[:, :48], original[:, :48])
     assert client.get(f"/image/{guid}").json()["strength"] == 1.0
+
+
+def test_a_queued_edit_runs_after_a_restart_from_what_mysql_kept(make_client, raw):
+    """As if the process died after accepting an edit: its row and uploads are all the next one has."""
+    first = make_client()
+    container = first.app.state.container
+    uploads = check_uploads([("image", noise_png(64, 64))], ("mask", mask_png(64, 64)), max_pixels=10**6)
+    request = GenerationRequest(prompt="after the restart", seed=4, steps=2)
+    params = container.images.resolve(request, uploads=uploads)
+    job_id = str(uuid.uuid4())
+    inputs = container.jobs.inputs.writes(job_id, uploads, params)
+    container.jobs.repository.add(job_id, params, n=1, created_at=now(), inputs=inputs)
+    first.__exit__(None, None, None)
+    assert count_rows(raw)["job_inputs"] == 2
+
+    second = make_client()  # recovers the queued job, and runs it
+    job = finished(second, job_id)
+    assert job["status"] == "succeeded", job
+    assert (job["images"][0]["strength"], job["params"]["mask"]) == (1.0, True)
+    assert count_rows(raw)["job_inputs"] == 0
