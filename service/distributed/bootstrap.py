@@ -85,7 +85,9 @@ def bootstrap_api(settings: Settings, *, prepare_database: bool = True) -> Conta
     )
 
 
-def bootstrap_worker(settings: Settings, *, generator: ImageGenerator | None = None) -> Container:
+def bootstrap_worker(
+    settings: Settings, *, generator: ImageGenerator | None = None, name: str | None = None
+) -> Container:
     """A GPU worker: the model loaded once (no tiny fallback: a worker without its model must not start)."""
     settings = settings.model_copy(update={"pixy_strict_model": True})
     pool = Pool(settings)
@@ -108,7 +110,7 @@ def bootstrap_worker(settings: Settings, *, generator: ImageGenerator | None = N
         compress_level=settings.pixy_png_compress_level,
         timeout=settings.pixy_generation_timeout,
     )
-    name = node_name(settings, "worker")
+    name = name or node_name(settings, "worker")
     jobs = WorkerJobs(
         leases=JobLeases(pool),
         name=name,

@@ -35,19 +35,19 @@ def run_job(self, job_id: str) -> str:
     raise self.retry(countdown=settings.pixy_heartbeat_s if outcome == LATER else 0)
 
 
-def start(generator=None) -> Container:
+def start(generator=None, name: str | None = None) -> Container:
     """Build this worker's container once (``main`` does before Celery starts; ``worker_init`` otherwise)."""
     global _container
     if _container is None:
         from service.distributed.bootstrap import bootstrap_worker
 
-        _container = bootstrap_worker(settings, generator=generator)
+        _container = bootstrap_worker(settings, generator=generator, name=name)
     return _container
 
 
 @signals.worker_init.connect
-def _on_worker_init(**_) -> None:
-    start()
+def _on_worker_init(sender=None, **_) -> None:
+    start(name=getattr(sender, "hostname", None))  # ``celery -A … worker -n NAME``: the node is NAME
 
 
 @signals.worker_shutdown.connect
