@@ -389,6 +389,7 @@ import { followJob, jobView } from "/static/jobs.js";
     $("#d-created").title = item.created_at || "";
     set("#d-took", item.generation_ms == null ? "—" : `${(item.generation_ms / 1000).toFixed(2)} s`);
     set("#d-guid", item.guid);
+    set("#d-source", item.init_image ? `${item.init_image} (strength ${item.strength})` : "—");
 
     const img = $("#detail-img");
     const link = $("#download");
@@ -420,13 +421,32 @@ import { followJob, jobView } from "/static/jobs.js";
     if (!dialog.open) dialog.showModal();
   }
 
+  /** Run a job from the detail view and show its image there; "Generate again" and "Vary" wait for each other. */
+  async function generateInDetail(body) {
+    $("#vary").disabled = true;
+    try {
+      const item = await generate(body, detailUi);
+      if (item && $("#detail").open) {
+        current = item;
+        fillDetail(item);
+      }
+    } finally {
+      $("#vary").disabled = false;
+    }
+  }
+
   async function onAgain() {
     if (!current || $("#again").disabled) return;
-    const item = await generate(settingsOf(current), detailUi);
-    if (item && $("#detail").open) {
-      current = item;
-      fillDetail(item);
-    }
+    await generateInDetail(settingsOf(current));
+  }
+
+  /** img2img from the image shown: same prompt, a fresh seed; size and strength are the server's defaults. */
+  async function onVary() {
+    if (!current || $("#again").disabled) return;
+    const body = { prompt: current.prompt, init_image: current.guid };
+    if (current.negative_prompt) body.negative_prompt = current.negative_prompt;
+    if (current.guidance_scale != null) body.guidance_scale = current.guidance_scale;
+    await generateInDetail(body);
   }
 
   function onReuse() {
@@ -456,6 +476,7 @@ import { followJob, jobView } from "/static/jobs.js";
 
     const detail = $("#detail");
     $("#again").addEventListener("click", onAgain);
+    $("#vary").addEventListener("click", onVary);
     $("#reuse").addEventListener("click", onReuse);
     $("#close").addEventListener("click", () => detail.close());
     detail.addEventListener("click", (event) => {
