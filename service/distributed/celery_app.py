@@ -29,6 +29,19 @@ def make_celery(settings: Settings) -> Celery:
         task_publish_retry=False,
         broker_connection_timeout=3,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.pixy_redis_visibility_timeout},
+        broker_transport_options=redis_options(settings.pixy_redis_visibility_timeout),
     )
     return app
+
+
+def redis_options(visibility_timeout: int) -> dict:
+    """Redis: a task unacknowledged for ``visibility_timeout`` goes back to the queue at the next sweep.
+
+    Kombu sweeps every ``unacked_restore_interval`` x ``unacked_restore_throttle`` seconds (10 x 10 by
+    default): without these two, a dead worker's task would wait up to 100 s more than the timeout.
+    """
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, visibility_timeout // 4)),
+        "unacked_restore_throttle": 1,
+    }
