@@ -1,4 +1,9 @@
 """``make bench``: PixyProxy measured against its own pipeline and a static file server."""
 
 PROMPT = "a lighthouse at dusk, oil painting"
-DATABASES = {"main": "pixyproxy_bench", "batch": "pixyproxy_bench_batch", "list": "pixyproxy_bench_list"}
+DATABASES = {
+    "main": "pixyproxy_bench",
+    "batch": "pixyproxy_bench_batch",
+    "list": "pixyproxy_bench_list",
+    "scale": "pixyproxy_bench_scale",
+}

@@ -9,6 +9,8 @@
 5. the gallery's first page (100 images at 512x512) as thumbnails against its PNGs, and a warm thumbnail's
    req/s against the PNG's,
 6. a step's progress event reaching an SSE client (p95 ms), and the steps a cancel lets run,
+7. the distributed mode's scale-out: N workers whose generator sleeps 200 ms an image against one
+   (``scale_efficiency``), and enqueue-to-start latency on an idle worker (``--only scale`` runs just this),
 then the pieces of a request in-process, to say why a target is missed. Writes ``docs/benchmarks.json``
 and ``docs/benchmarks.md``. ``--model sd15-random`` (GPU only) runs it all on a random-weight pipeline
 with SD 1.5's architecture, built under ``models/sd15-random``. ``--quick`` is a smoke run of a minute
@@ -30,7 +32,8 @@ from core.settings import ROOT, Settings
 
 QUICK = {
     "rounds": 1, "images": 2, "read_seconds": 0.2, "rows": 2000, "list_requests": 20, "memory_requests": 40,
-    "thumb_images": 4, "live_jobs": 1,
+    "thumb_images": 4, "live_jobs": 1, "scale_workers": [1, 2], "scale_jobs": 5, "scale_rounds": 1,
+    "scale_latency_jobs": 5,
 }  # fmt: skip
 
 
@@ -48,6 +51,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-wait-ms", type=int, default=0)
     parser.add_argument("--thumb-images", type=int, default=100, help="512x512 images behind the gallery page weight")
     parser.add_argument("--live-jobs", type=int, default=5, help="jobs behind each live-event figure")
+    parser.add_argument("--scale-workers", type=_sizes, default=[1, 2, 4, 8], help="worker counts, e.g. 1,2,4,8")
+    parser.add_argument("--scale-jobs", type=int, default=20, help="jobs per worker in each scale measurement")
+    parser.add_argument("--scale-rounds", type=int, default=3, help="rounds, each N beside 1 worker")
+    parser.add_argument("--scale-latency-jobs", type=int, default=20, help="jobs behind enqueue_to_start_p50_ms")
+    parser.add_argument("--only", choices=["scale"], help="run this section alone (written to a temp dir unless --out)")
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items())
     )
@@ -55,11 +63,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         vars(args).update(QUICK)
+    if args.quick or args.only:
         args.out = args.out or Path(tempfile.mkdtemp(prefix="pixy-bench-quick-")) / "benchmarks"
     args.images = args.images or (24 if args.model == "tiny" else 8)
     args.rounds = args.rounds or (5 if args.model == "tiny" else 3)
     args.out = args.out or ROOT / ("docs/benchmarks" if args.model == "tiny" else f"docs/benchmarks-{args.model}")
     return args
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = sorted({int(n) for n in text.split(",")})
+    if sizes[0] != 1:
+        raise argparse.ArgumentTypeError("the worker counts start at 1: each N is measured against one worker")
+    return sizes
 
 
 def build_sd15() -> None:
@@ -83,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args, tmp)
     result = None
     try:
-        result = bench.run()
+        result = bench.run_only() if args.only else bench.run()
     finally:
         bench.close()
         drop_databases()

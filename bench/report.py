@@ -7,6 +7,8 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import scale_report
+
 # key: (comparison, threshold, unit, what it measures)
 TARGETS = {
     "service_over_raw_c1": (">=", 0.95, "", "service images/s at c1 over the raw pipeline's"),
@@ -22,6 +24,7 @@ TARGETS = {
     "thumbnail_over_content": (">=", 0.8, "", "warm thumbnail req/s at c4 over the PNG content route's"),
     "progress_event_p95_ms": ("<", 250.0, " ms", "a step's progress event reaching an SSE client, p95"),
     "cancel_latency_steps": ("<=", 1, " steps", "steps a running job runs after its DELETE is sent (worst)"),
+    **scale_report.TARGETS,
 }
 
 
@@ -34,6 +37,8 @@ def _met(value: float, op: str, threshold: float) -> bool:
 def evaluate(result: dict) -> dict:
     targets = {}
     for key, (op, threshold, unit, meaning) in TARGETS.items():
+        if key not in result:  # a section not run (``--only``)
+            continue
         value = result[key]
         met = _met(value, op, threshold)
         targets[key] = {
@@ -95,7 +100,30 @@ def why_list(r: dict) -> str:
     )
 
 
+def targets_table(t: dict) -> list[str]:
+    lines = ["## Targets", "", "| metric | measured | target | result |", "| --- | --- | --- | --- |"]
+    for key, target in t.items():
+        verdict = "met" if target["met"] else f"**MISSED** by {target['miss_by']}"
+        lines.append(f"| `{key}`: {target['meaning']} | {target['value']} | {target['target']} | {verdict} |")
+    return lines
+
+
+def markdown_only(r: dict) -> str:
+    """The report of ``--only``: its section alone."""
+    lines = [
+        "# PixyProxy benchmarks (one section)",
+        "",
+        f"`python -m bench --only {r['only']}`, {r['generated_at']}: {r['cpu_count']} CPU cores (shared); load "
+        f"average {_f(r['loadavg_start'], 2)} at start, {_f(r['loadavg_end'], 2)} at end; "
+        f"{_f(r['duration_s'], 0)} s in all.",
+        "",
+    ]
+    return "\n".join(lines + targets_table(r["targets"]) + [""] + scale_report.section(r))
+
+
 def markdown(r: dict) -> str:
+    if r.get("only"):
+        return markdown_only(r)
     t = r["targets"]
     s = r["service_images_per_s"]
     lines = [
@@ -111,14 +139,8 @@ def markdown(r: dict) -> str:
         f"rounds, the order rotating each round, {r['images_per_measurement']} images per throughput "
         f"measurement). Non-2xx responses during the run: {r['non_2xx_responses']}.",
         "",
-        "## Targets",
-        "",
-        "| metric | measured | target | result |",
-        "| --- | --- | --- | --- |",
+        *targets_table(t),
     ]
-    for key, target in t.items():
-        verdict = "met" if target["met"] else f"**MISSED** by {target['miss_by']}"
-        lines.append(f"| `{key}`: {target['meaning']} | {target['value']} | {target['target']} | {verdict} |")
     gain = r["batching_gain_c8"]
     lines.append(
         f"| `batching_gain_c8`: c8 images/s with PIXY_MAX_BATCH=4 over 1 | {_f(gain, 3)} | (none; report) | "
@@ -172,6 +194,7 @@ def markdown(r: dict) -> str:
         f"p95 {_f(r['progress_event_p95_ms'])} ms; cancels let "
         f"{r['cancel_latency_steps_runs']} steps run after the DELETE was sent.",
         "",
+        *scale_report.section(r),
         "## Memory",
         "",
         f"{r['memory_mix']}. VmRSS {_f(r['rss_before_mb'])} -> {_f(r['rss_after_mb'])} MB, VmHWM "

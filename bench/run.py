@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import DATABASES, PROMPT, diagnose, live, reads, thumbnails
+from bench import DATABASES, PROMPT, diagnose, live, reads, scale, thumbnails
 from bench.load import median, merge_loads, run_load
 from bench.reads import rotated
 from core.models import GenerationParams
@@ -156,12 +156,31 @@ class Bench:
             (f"memory: {self.args.memory_requests} requests", lambda: reads.memory(self)),
             (f"thumbnails: {self.args.thumb_images} images at 512x512", lambda: thumbnails.thumbnails(self)),
             ("live events: progress latency and cancel", lambda: live.live(self)),
+            *self.scale_step(),
         ):
             print(title, flush=True)
             step()
         image = self.main.generator.generate([self.params(7)])[0].image
         self.result["store_costs"] = diagnose.store_costs(self.main, image)
         self.result["non_2xx_responses"] = self.errors
+        self.result["loadavg_end"] = os.getloadavg()[0]
+        self.result["duration_s"] = time.perf_counter() - started
+        return self.result
+
+    def scale_step(self) -> list:
+        """The distributed mode's scale-out, on sleeping workers: model-independent, so with the tiny bench only."""
+        if self.args.model != "tiny":
+            return []
+        title = f"scale-out: {self.args.scale_workers} workers sleeping 200 ms an image, and enqueue-to-start"
+        return [(title, lambda: scale.scale(self.args, self.tmp, self.result))]
+
+    def run_only(self) -> dict:
+        """``--only scale``: the scale-out figures alone (no model loaded, no other server)."""
+        started = time.perf_counter()
+        self.result |= {"only": self.args.only, "cpu_count": os.cpu_count(), "loadavg_start": os.getloadavg()[0]}
+        for title, step in self.scale_step():
+            print(title, flush=True)
+            step()
         self.result["loadavg_end"] = os.getloadavg()[0]
         self.result["duration_s"] = time.perf_counter() - started
         return self.result
