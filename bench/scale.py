@@ -100,3 +100,4 @@ def scale(args, tmp: Path, result: dict) -> None:
     finally:
         cluster.close()
     result["scale_cpu_count"] = os.cpu_count()
+    result["scale_broker"] = cluster.env["PIXY_BROKER_URL"].split("://")[0]

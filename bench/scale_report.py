@@ -13,6 +13,9 @@ TARGETS = {
 }
 
 
+BROKERS = {"amqp": "RabbitMQ, in a vhost of its own", "redis": "Redis"}
+
+
 def _f(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
@@ -24,7 +27,8 @@ def section(r: dict) -> list[str]:
     lines = [
         "## Scale-out (distributed mode)",
         "",
-        f"One API process (`PIXY_BROKER_URL`, RabbitMQ in a vhost of its own, `PIXY_STORAGE=mysql`) and N "
+        f"One API process (`PIXY_BROKER_URL`: {BROKERS.get(r['scale_broker'], r['scale_broker'])}; "
+        f"`PIXY_STORAGE=mysql`) and N "
         f"workers (`python -m bench.sleep_worker`: the real worker, `PIXY_MAX_BATCH=1`, with a generator that "
         f"sleeps {_f(1000 / ideal, 0)} ms an image and costs no CPU), all on this {r['scale_cpu_count']}-core "
         f"machine. Each measurement sends {r['scale_jobs_per_worker']} x N jobs (`steps=1`) through `POST /jobs` "
