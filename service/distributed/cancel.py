@@ -76,7 +76,10 @@ class CancelSwitch:
         self._local.set()
 
     def is_set(self) -> bool:
-        return self._local.is_set() or self.watch.cancelled(self.job_id)
+        if not self._local.is_set() and self.watch.cancelled(self.job_id):
+            # Kept: the job's run lets go of the watch when it sees the cancel, and the generator asks after that.
+            self._local.set()
+        return self._local.is_set()
 
 
 class WorkerPreviews(PreviewWatch):
