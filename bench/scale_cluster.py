@@ -54,6 +54,7 @@ class SleepCluster:
         self.names: list[str] = []
         self.consuming: set[str] = set()
         self.client = httpx.Client(timeout=60)
+        self._db = None
         self.celery = make_celery(Settings(pixy_broker_url=self.env["PIXY_BROKER_URL"]))
 
     # -- processes ----------------------------------------------------------------------------------
@@ -96,6 +97,8 @@ class SleepCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.client.close()
+        if self._db is not None:
+            self._db.close()
         if self.api is not None:
             self.api.stop()
 
@@ -106,13 +109,14 @@ class SleepCluster:
         return response.json()["id"]
 
     def rows(self, ids: list[str]) -> list[dict]:
-        conn = open_connection(self.settings)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(JOB_TIMES, {"ids": tuple(ids)})
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        """The jobs' rows, on one connection kept for the run (each read ends its snapshot)."""
+        if self._db is None:
+            self._db = open_connection(self.settings)
+        with self._db.cursor() as cur:
+            cur.execute(JOB_TIMES, {"ids": tuple(ids)})
+            found = list(cur.fetchall())
+        self._db.rollback()
+        return found
 
     def wait_done(self, ids: list[str], timeout: float = 120) -> list[dict]:
         deadline = time.monotonic() + timeout
@@ -122,7 +126,7 @@ class SleepCluster:
                 bad = [row["status"] for row in rows if row["status"] != "succeeded"]
                 assert not bad, f"jobs ended {bad}"
                 return rows
-            time.sleep(0.05)
+            time.sleep(0.1)  # the figure reads finished_at: polling only decides when the next run starts
         raise RuntimeError(f"{len(ids)} jobs not finished in {timeout:.0f} s")
 
     def run_jobs(self, count: int) -> tuple[float, list[dict]]:
@@ -141,11 +145,8 @@ class SleepCluster:
         return count / (last - first), rows
 
     def clear(self) -> None:
-        conn = open_connection(self.settings)
-        try:
-            with conn.cursor() as cur:
-                for sql in CLEAR:
-                    cur.execute(sql)
-            conn.commit()
-        finally:
-            conn.close()
+        self.rows([""])  # the connection, opened if not yet
+        with self._db.cursor() as cur:
+            for sql in CLEAR:
+                cur.execute(sql)
+        self._db.commit()
