@@ -285,3 +285,15 @@ def test_a_database_away_reads_as_not_cancelled(watch):
     leases.away = True
     time.sleep(cancel.REFRESH_S * 2)
     assert not switch.is_set() and leases.calls == 1
+
+
+def test_a_cancel_once_seen_stays_set_after_the_run_lets_go_of_the_job(watch):
+    """The generator asks again after the job's run has forgotten it: the batch must still stop."""
+    cancels, _, jobs = watch
+    job_id = add_job(jobs)
+    switch = cancels.switch(job_id)
+    jobs.repository.finish(job_id, status="cancelled", at=now())
+    time.sleep(cancel.REFRESH_S * 2)
+    assert switch.is_set()
+    cancels.forget(job_id)
+    assert switch.is_set()
