@@ -162,3 +162,16 @@ def test_pixels_are_capped_by_a_setting_before_decoding(make_client, raw):
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "image"
     assert "more than 4096 pixels" in answer.json()["error"]["message"]
+
+
+def test_an_idempotency_key_replays_the_same_upload_and_refuses_another(client, raw):
+    def edit(image: bytes):
+        files = {"image": ("a.png", image, "image/png")}
+        return client.post(EDITS, files=files, data=FIELDS, headers={"Idempotency-Key": "edit-1"})
+
+    first, again = edit(noise_png(64, 64)), edit(noise_png(64, 64))
+    assert first.status_code == again.status_code == 200
+    assert first.json()["data"] == again.json()["data"]
+    other = edit(noise_png(64, 64, seed=1))
+    assert other.status_code == 400 and other.json()["error"]["param"] == "Idempotency-Key"
+    assert count_rows(raw)["images"] == 1
