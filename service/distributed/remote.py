@@ -14,6 +14,7 @@ from data.job_leases import JobLeases
 from data.jobs import JobRecord
 from data.nodes import NodeRepository
 from service.distributed.dispatch import CeleryDispatch
+from service.edit_images import Uploads
 from service.generated import GeneratorInfo
 from service.idempotency import await_job, check_owner, key_claim
 from service.images import now
@@ -63,13 +64,19 @@ class RemoteJobs(JobService):
         abandoned: threading.Event | None = None,
         idempotency_key: str | None = None,
         route: str = "image",
+        uploads: Uploads | None = None,
     ) -> list[ImageDetail]:
-        """The synchronous routes: a job like any other, awaited here while a worker runs it."""
-        params = self.images.resolve(request)
+        """The synchronous routes: a job like any other, awaited here while a worker runs it.
+
+        An edit's ``uploads`` are written with the job's row, so the worker that takes it reads them from MySQL.
+        """
+        params = self.images.resolve(request, uploads=uploads)
         check_cost(params, n=n, limits=self.images.limits)
-        key = key_claim(idempotency_key, route=route, body={"request": request, "n": n}, at=now())
+        body = {"request": request, "n": n} | ({"uploads": uploads.sha256} if uploads is not None else {})
+        key = key_claim(idempotency_key, route=route, body=body, at=now())
         job_id = str(uuid.uuid4())
-        owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key)
+        inputs = self.inputs.writes(job_id, uploads, params) if uploads is not None else None
+        owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key, inputs=inputs)
         if owner is not None and key is not None:
             check_owner(owner, key)
             if owner.job_id != job_id:
