@@ -66,7 +66,7 @@ def test_ready_reports_the_broker_and_both_workers_with_their_model_and_metrics_
 
 def test_an_sse_stream_on_one_port_follows_a_job_submitted_on_the_other_and_resumes_after_last_event_id(cluster):
     a, b = cluster.apis
-    job = submit(b.url, "followed", steps=30)
+    job = submit(b.url, "followed", steps=40, width=128, height=128)
     with httpx.Client(base_url=a.url, timeout=60) as client:
         with client.stream("GET", f"/jobs/{job['id']}/events") as response:
             assert response.status_code == 200
@@ -81,7 +81,7 @@ def test_an_sse_stream_on_one_port_follows_a_job_submitted_on_the_other_and_resu
     assert [e["event"] for e in rest[:-1]] == ["progress"] * (len(rest) - 1)
     assert rest[-1]["event"] == "succeeded"
     steps = [e["data"]["step"] for e in events if e["event"] == "progress"]
-    assert steps == sorted(set(steps)) and steps[-1] == 30
+    assert steps == sorted(set(steps)) and steps[-1] == 40
 
 
 def test_a_delete_on_one_port_stops_a_job_a_worker_runs_for_the_other_within_a_few_steps(cluster):
@@ -172,6 +172,7 @@ def test_startup_refusals_are_one_line_and_a_non_zero_exit(cluster: Cluster):
     running = {
         name: refusal(os.environ | cluster.env(PIXY_PORT="0", **env), argv) for name, (argv, env, _) in cases.items()
     }
+    refused = {}
     for name, process in running.items():
         out, err = process.communicate(timeout=120)
         assert process.returncode == 2, (name, out, err)
@@ -179,7 +180,8 @@ def test_startup_refusals_are_one_line_and_a_non_zero_exit(cluster: Cluster):
         lines = [line for line in err.splitlines() if line.startswith("pixyproxy")]
         assert len(lines) == 1, (name, err)
         assert cases[name][2] in lines[0], (name, lines[0])
-    assert "'tiny'" in lines[0]  # the other model's refusal names both models
+        refused[name] = lines[0]
+    assert "'tiny'" in refused["other model"]  # the refusal names both models
     ready = httpx.get(cluster.apis[0].url + "/ready", timeout=10).json()
     assert sorted(node["name"] for node in ready["worker_nodes"]) == ["w1@test", "w2@test"]
 
