@@ -145,6 +145,11 @@ def test_broker_outage_answers_503_stores_nothing_keeps_reads_and_recovers_witho
         assert httpx.get(api.url + "/jobs", timeout=30).status_code == 200
         ready = httpx.get(api.url + "/ready", timeout=30)
         assert ready.status_code == 503 and ready.json()["broker"] is False
+        proxy.hang()  # a broker that accepts and never answers (a partition) is refused as fast, not waited on
+        started = time.monotonic()
+        stalled = httpx.post(api.url + "/jobs", json={"prompt": "during the outage", "steps": 4}, timeout=30)
+        assert stalled.status_code == 503 and time.monotonic() - started < 10
+        assert jobs_with_prompt(cluster.settings, "during the outage") == 0
         proxy.up()
         job = submit(api.url, "after the outage")
         rows = wait_finished(cluster.settings, [job["id"]])
