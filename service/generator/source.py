@@ -6,6 +6,7 @@ Imports diffusers only inside ``load_pipeline``, so the download script can use 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 INDEX_FILE = "model_index.json"
@@ -32,6 +33,8 @@ def has_fp16(folder: Path) -> bool:
 def quiet_libraries() -> None:
     """Keep diffusers' and transformers' progress bars and notices out of the service log."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # A missing model's refusal must stay one line: huggingface_hub warns about a deprecated argument first.
+    warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
