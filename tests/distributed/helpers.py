@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections.abc import Iterator
 
 import httpx
 from pymysql.cursors import DictCursor
@@ -62,18 +64,20 @@ def jobs_with_prompt(settings: Settings, prompt: str) -> int:
     return scalar(settings, "SELECT COUNT(*) FROM jobs WHERE params LIKE %(p)s", {"p": f'%"prompt":"{prompt}"%'})
 
 
-def read_events(response: httpx.Response, stop_after: int | None = None) -> list[dict]:
-    """SSE frames as dicts (id, event, data), up to ``stop_after`` frames or the stream's end."""
-    events, frame = [], {}
+def iter_events(response: httpx.Response) -> Iterator[dict]:
+    """SSE frames as dicts (id, event, data, and ``received``: the wall time it arrived), as they arrive."""
+    frame: dict = {}
     for line in response.iter_lines():
         if line == "" and frame:
-            events.append(frame)
+            yield frame | {"received": time.time()}
             frame = {}
-            if stop_after is not None and len(events) >= stop_after:
-                break
         elif line.startswith(("id: ", "event: ")):
             key, _, value = line.partition(": ")
             frame[key] = value
         elif line.startswith("data: "):
             frame["data"] = json.loads(line[6:])
-    return events
+
+
+def read_events(response: httpx.Response, stop_after: int | None = None) -> list[dict]:
+    """SSE frames as dicts, up to ``stop_after`` frames or the stream's end (a list: it waits for them all)."""
+    return list(itertools.islice(iter_events(response), stop_after))
