@@ -78,6 +78,18 @@ def default_max_cost(settings: Settings, device: str) -> float:
     return 250.0 if device.startswith("cuda") else 60.0
 
 
+def image_service(settings: Settings, repository, worker, info, *, device: str) -> ImageService:
+    """The image service over a worker (or a distributed API's stand-in), with the limits for ``device``."""
+    return ImageService(
+        repository=repository,
+        worker=worker,
+        info=info,
+        limits=Limits.from_settings(settings, max_cost=default_max_cost(settings, device)),
+        compress_level=settings.pixy_png_compress_level,
+        timeout=settings.pixy_generation_timeout,
+    )
+
+
 def _prepare_database(settings: Settings, repository: MySQLImageRepository) -> None:
     """Create tables and clear interrupted writes; a database that is down now may come back."""
     try:
@@ -145,14 +157,7 @@ def bootstrap(
         batch_wait_ms=settings.pixy_batch_wait_ms,
         on_batch=on_batch,
     ).start()
-    images = ImageService(
-        repository=repository,
-        worker=worker,
-        info=generator.info,
-        limits=Limits.from_settings(settings, max_cost=default_max_cost(settings, generator.info.device)),
-        compress_level=settings.pixy_png_compress_level,
-        timeout=settings.pixy_generation_timeout,
-    )
+    images = image_service(settings, repository, worker, generator.info, device=generator.info.device)
     variants = VariantService(
         VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
     )

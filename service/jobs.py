@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from core.cursor import encode_cursor
-from core.exceptions import GeneratorBusy, ImageException, JobFinished, JobNotFound
+from core.exceptions import ImageException, JobFinished, JobNotFound
 from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.job_inputs import JobInputRepository
@@ -19,6 +19,7 @@ from service.edits import EditInputs
 from service.idempotency import KeyPurger, await_job, check_owner, key_claim
 from service.images import ImageService, now
 from service.job_events import JobEvents
+from service.job_intake import JobIntake
 from service.job_runner import JobRunner
 from service.job_state import Live, WhileQueued, canonical_id, job_view
 from service.params import check_cost
@@ -31,7 +32,7 @@ JobPage = tuple[list[Job], str | None]
 MAX_ATTEMPTS = 2  # a job that was running when the process died runs once more, then fails
 
 
-class JobService(JobRunner):
+class JobService(JobRunner, JobIntake):
     def __init__(self, *, repository: MySQLJobRepository, images: ImageService, runners: int) -> None:
         self.repository = repository
         self.images = images
@@ -149,23 +150,10 @@ class JobService(JobRunner):
         while the job is queued, it is dropped; once it runs, it finishes and is stored. An edit's ``uploads``
         are written with its row before it runs, so it runs from MySQL like a queued job.
         """
-        params = self.images.resolve(request, uploads=uploads)
-        check_cost(params, n=n, limits=self.images.limits)
-        if self.images.worker.full:
-            raise GeneratorBusy()
-        job_id = str(uuid.uuid4())
-        body = {"request": request, "n": n} | ({"uploads": uploads.sha256} if uploads is not None else {})
-        key = key_claim(idempotency_key, route=route, body=body, at=now())
-        inputs = self.inputs.writes(job_id, uploads, params) if uploads is not None else None
-        # Without a key no one can ask for this job before it ends: its row is written once, at the end,
-        # which keeps the synchronous path to one extra commit (a dropped client drops it anyway).
-        if key is not None or inputs:
-            owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key, inputs=inputs)
-            if key is not None:
-                check_owner(owner, key)
-                if owner.job_id != job_id:
-                    return await_job(self, owner.job_id, abandoned=abandoned)
-        persisted = key is not None or bool(inputs)
+        accepted = self._accept(request, n=n, idempotency_key=idempotency_key, route=route, uploads=uploads)
+        job_id, params, persisted = accepted.job_id, accepted.params, accepted.persisted
+        if accepted.earlier is not None:
+            return await_job(self, accepted.earlier, abandoned=abandoned)
         with self._lock:
             live = self._live[job_id] = Live(n=n, steps=params.steps, persisted=persisted, created_at=now())
         if live.persisted:  # without a key no stream can know this job's id: its events would go unheard

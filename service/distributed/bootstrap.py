@@ -15,7 +15,7 @@ from data.jobs import MySQLJobRepository
 from data.nodes import NodeRepository
 from data.storage import make_store
 from data.variants import VariantRepository, make_variant_store
-from service.bootstrap import Container, _webhooks, default_max_batch, default_max_cost
+from service.bootstrap import Container, _webhooks, default_max_batch, image_service
 from service.distributed.cancel import ApiPreviews
 from service.distributed.celery_app import make_celery
 from service.distributed.cluster import Cluster, generator_info
@@ -26,8 +26,6 @@ from service.distributed.remote import RemoteInfo, RemoteJobs, RemoteQueue
 from service.distributed.worker_jobs import WorkerJobs
 from service.generated import ImageGenerator
 from service.generator import load_generator
-from service.images import ImageService
-from service.params import Limits
 from service.variants import VariantService
 from service.worker import GenerationWorker
 
@@ -59,14 +57,7 @@ def bootstrap_api(settings: Settings, *, prepare_database: bool = True) -> Conta
     dispatch, nodes = CeleryDispatch(make_celery(settings)), NodeRepository(pool)
     info, queue = RemoteInfo(nodes), RemoteQueue(dispatch)
     # The workers' device is not known here: the cost ceiling is the CUDA one unless PIXY_MAX_COST says.
-    images = ImageService(
-        repository=repository,
-        worker=queue,
-        info=info,
-        limits=Limits.from_settings(settings, max_cost=default_max_cost(settings, "cuda")),
-        compress_level=settings.pixy_png_compress_level,
-        timeout=settings.pixy_generation_timeout,
-    )
+    images = image_service(settings, repository, queue, info, device="cuda")
     variants = VariantService(
         VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
     )
@@ -102,14 +93,7 @@ def bootstrap_worker(
         max_batch=max_batch,
         batch_wait_ms=settings.pixy_batch_wait_ms,
     ).start()
-    images = ImageService(
-        repository=repository,
-        worker=worker,
-        info=generator.info,
-        limits=Limits.from_settings(settings, max_cost=default_max_cost(settings, generator.info.device)),
-        compress_level=settings.pixy_png_compress_level,
-        timeout=settings.pixy_generation_timeout,
-    )
+    images = image_service(settings, repository, worker, generator.info, device=generator.info.device)
     name = name or node_name(settings, "worker")
     jobs = WorkerJobs(
         leases=JobLeases(pool),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 
 from core.exceptions import BrokerUnavailable, GeneratorBusy, NoWorkers, RequestAbandoned
@@ -16,11 +15,10 @@ from data.nodes import NodeRepository
 from service.distributed.dispatch import CeleryDispatch
 from service.edit_images import Uploads
 from service.generated import GeneratorInfo
-from service.idempotency import await_job, check_owner, key_claim
+from service.idempotency import await_job
 from service.images import now
 from service.job_state import job_view
 from service.jobs import JobService
-from service.params import check_cost
 from service.profiles import ModelProfile
 
 INFO_TTL_S = 5.0
@@ -70,19 +68,14 @@ class RemoteJobs(JobService):
 
         An edit's ``uploads`` are written with the job's row, so the worker that takes it reads them from MySQL.
         """
-        params = self.images.resolve(request, uploads=uploads)
-        check_cost(params, n=n, limits=self.images.limits)
-        body = {"request": request, "n": n} | ({"uploads": uploads.sha256} if uploads is not None else {})
-        key = key_claim(idempotency_key, route=route, body=body, at=now())
-        job_id = str(uuid.uuid4())
-        inputs = self.inputs.writes(job_id, uploads, params) if uploads is not None else None
-        owner = self.repository.add(job_id, params, n=n, created_at=now(), key=key, inputs=inputs)
-        if owner is not None and key is not None:
-            check_owner(owner, key)
-            if owner.job_id != job_id:
-                return await_job(self, owner.job_id, abandoned=abandoned)
+        accepted = self._accept(
+            request, n=n, idempotency_key=idempotency_key, route=route, uploads=uploads, write_row=True
+        )
+        if accepted.earlier is not None:
+            return await_job(self, accepted.earlier, abandoned=abandoned)
+        job_id = accepted.job_id
         self.events.publish(job_id, "queued", {"position": 0})
-        self._launch(job_id, params, n)
+        self._launch(job_id, accepted.params, n)
         try:
             return await_job(self, job_id, abandoned=abandoned)
         except RequestAbandoned:

@@ -62,8 +62,10 @@ def test_metrics_count_jobs_by_status_cancellations_and_queue_wait(make_held_cli
     while held.client.get(f"/jobs/{first['id']}").json()["status"] != "succeeded":
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    text = held.client.get("/metrics").text
-    assert 'pixy_jobs_total{status="succeeded"} 1.0' in text
+    # The row says succeeded when the images commit; the listeners (metrics) hear of it just after.
+    while 'pixy_jobs_total{status="succeeded"} 1.0' not in (text := held.client.get("/metrics").text):
+        assert time.monotonic() < deadline, text
+        time.sleep(0.02)
     assert 'pixy_jobs_total{status="cancelled"} 1.0' in text
     assert "pixy_job_cancellations_total 1.0" in text
     assert "pixy_job_queue_wait_seconds_count 1.0" in text
