@@ -38,10 +38,19 @@ class Nginx:
         path = self.folder / "access.log"
         return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
-    def answered_by(self, path: str) -> list[str]:
-        """The upstream (host:port) of every logged request for exactly ``path``, in the order logged."""
+    def answered_by(self, path: str, *, wait: float = 5.0) -> list[str]:
+        """The upstream (host:port) of every logged request for exactly ``path``, in the order logged.
+
+        nginx writes a request's log line just after its response goes out, so a client can be faster than
+        the line: wait up to ``wait`` seconds for at least one.
+        """
         pattern = re.compile(rf'"[A-Z]+ {re.escape(path)} HTTP/[0-9.]+" .* upstream=(\S+)')
-        return [match[1] for line in self.access_lines() if (match := pattern.search(line))]
+        deadline = time.monotonic() + wait
+        while True:
+            found = [match[1] for line in self.access_lines() if (match := pattern.search(line))]
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.02)
 
 
 def render(template: str, *, ports: Sequence[int], listen: int, folder: Path) -> str:
