@@ -176,11 +176,15 @@ class JobService(JobRunner, JobIntake):
                 logger.exception("a finished-job listener failed for %s", job.id)
 
     def _job(self, record: JobRecord) -> Job:
-        with self._lock:
-            live = self._live.get(record.id)
+        live = self._progress_of(record.id) if record.status == "running" else None
         position = self.repository.position(record.seq) if record.status == "queued" else None
         images = [image for guid in record.images if (image := self._image(guid)) is not None]
-        return job_view(record, live if record.status == "running" else None, position=position, images=images)
+        return job_view(record, live, position=position, images=images)
+
+    def _progress_of(self, job_id: str):
+        """A running job's progress (``progress()``), as this process knows it: it runs the job here."""
+        with self._lock:
+            return self._live.get(job_id)
 
     def _image(self, guid: str):
         try:

@@ -29,17 +29,16 @@ class SharedJobEvents:
 
     def __init__(self, log: JobEventLog) -> None:
         self.log = log
-        self._last: dict[tuple, float] = {}
+        self._last_progress: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def publish(self, job_id: str, kind: str, data: dict | None = None, *, final: bool = False) -> JobEvent | None:
         data = data or {}
-        if kind == "progress" and not self._due(job_id, kind, data):
+        if kind == "progress" and not self._due(job_id, data):
             return None
         if final:
             with self._lock:
-                for key in [key for key in self._last if key[0] == job_id]:
-                    del self._last[key]
+                self._last_progress.pop(job_id, None)
         at = time.time()
         event_id = self.log.append(job_id, kind, json.dumps(data, separators=(",", ":")), at)
         return None if event_id is None else JobEvent(id=event_id, kind=kind, data=data, at=at)
@@ -65,16 +64,15 @@ class SharedJobEvents:
         with contextlib.suppress(ImageException):  # the database is away: the next heartbeat tries again
             self.log.purge(finished_before=now() - timedelta(seconds=KEEP_FINISHED_S))
 
-    def _due(self, job_id: str, kind: str, data: dict) -> bool:
+    def _due(self, job_id: str, data: dict) -> bool:
         """At most one progress event per job every PROGRESS_EVERY_S, and the last step's always.
 
         Previews are not thinned: they are made only while a stream wants them, and OpenAI's partial
         images are taken from given steps."""
         last_step = data.get("step") == data.get("steps")
-        key = (job_id, kind, data.get("index"))
         with self._lock:
-            previous = self._last.get(key, 0.0)
+            previous = self._last_progress.get(job_id, 0.0)
             if not last_step and time.monotonic() - previous < PROGRESS_EVERY_S:
                 return False
-            self._last[key] = time.monotonic()
+            self._last_progress[job_id] = time.monotonic()
             return True

@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from core.exceptions import BrokerUnavailable, GeneratorBusy, NoWorkers, RequestAbandoned
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.job_leases import JobLeases
-from data.jobs import JobRecord
 from data.nodes import NodeRepository
 from service.distributed.dispatch import CeleryDispatch
 from service.edit_images import Uploads
 from service.generated import GeneratorInfo
 from service.idempotency import await_job
 from service.images import now
-from service.job_state import job_view
 from service.jobs import JobService
 from service.profiles import ModelProfile
 
@@ -84,13 +82,9 @@ class RemoteJobs(JobService):
                 self._announce(job_id)
             raise
 
-    def _job(self, record: JobRecord):
-        if record.status != "running":
-            return super()._job(record)
-        reported = self.events.log.latest(record.id, "progress")
-        live = _Reported(json.loads(reported)) if reported else None
-        images = [image for guid in record.images if (image := self._image(guid)) is not None]
-        return job_view(record, live, position=None, images=images)
+    def _progress_of(self, job_id: str):
+        reported = self.events.log.latest(job_id, "progress")  # a worker runs it: its last report
+        return _Reported(json.loads(reported)) if reported else None
 
 
 @dataclass(frozen=True)
