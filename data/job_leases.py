@@ -43,7 +43,7 @@ class JobLeases:
         self.pool = pool
 
     def claim(self, job_id: str, *, worker: str, at: datetime) -> bool:
-        return self._update(CLAIM, {"id": job_id, "worker": worker, "at": at})
+        return self._update(CLAIM, {"id": job_id, "worker": worker, "at": at}) > 0
 
     def state(self, job_id: str) -> LeaseState | None:
         with self.pool.connection() as conn, conn.cursor() as cur:

@@ -78,6 +78,32 @@ def default_max_cost(settings: Settings, device: str) -> float:
     return 250.0 if device.startswith("cuda") else 60.0
 
 
+def storage(settings: Settings) -> tuple[Pool, ContentStore, MySQLImageRepository]:
+    """The MySQL pool, the content store over it, and the image repository over both."""
+    pool = Pool(settings)
+    store = make_store(settings, pool)
+    return pool, store, MySQLImageRepository(pool, store)
+
+
+def generation_worker(
+    settings: Settings, generator: ImageGenerator, *, on_batch: BatchObserver | None = None, min_queue: int = 0
+) -> GenerationWorker:
+    """The batching generation thread; ``min_queue`` keeps room for that many submissions at once."""
+    return GenerationWorker(
+        generator,
+        max_queue=max(settings.pixy_max_queue, min_queue),
+        max_batch=default_max_batch(settings, generator.info.device),
+        batch_wait_ms=settings.pixy_batch_wait_ms,
+        on_batch=on_batch,
+    ).start()
+
+
+def variant_service(settings: Settings, pool: Pool, store: ContentStore) -> VariantService:
+    return VariantService(
+        VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
+    )
+
+
 def image_service(settings: Settings, repository, worker, info, *, device: str) -> ImageService:
     """The image service over a worker (or a distributed API's stand-in), with the limits for ``device``."""
     return ImageService(
@@ -144,23 +170,13 @@ def bootstrap(
         from service.distributed.bootstrap import bootstrap_api  # Celery is imported only where it is used
 
         return bootstrap_api(settings, prepare_database=prepare_database)
-    pool = Pool(settings)
-    store = make_store(settings, pool)
-    repository = MySQLImageRepository(pool, store)
+    pool, store, repository = storage(settings)
     if prepare_database:
         _prepare_database(settings, repository)
     generator = generator or load_generator(settings)
-    worker = GenerationWorker(
-        generator,
-        max_queue=settings.pixy_max_queue,
-        max_batch=default_max_batch(settings, generator.info.device),
-        batch_wait_ms=settings.pixy_batch_wait_ms,
-        on_batch=on_batch,
-    ).start()
+    worker = generation_worker(settings, generator, on_batch=on_batch)
     images = image_service(settings, repository, worker, generator.info, device=generator.info.device)
-    variants = VariantService(
-        VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
-    )
+    variants = variant_service(settings, pool, store)
     # One runner more than a batch holds, so jobs can fill a micro-batch while one waits to store.
     runners = default_max_batch(settings, generator.info.device) + 1
     jobs = JobService(repository=MySQLJobRepository(pool), images=images, runners=runners)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 from core.exceptions import ImageException
 from core.settings import Settings
-from data.connection import Pool
-from data.images import MySQLImageRepository
 from data.init import init_db
 from data.job_events import JobEventLog
 from data.job_leases import JobLeases
 from data.jobs import MySQLJobRepository
 from data.nodes import NodeRepository
-from data.storage import make_store
-from data.variants import VariantRepository, make_variant_store
-from service.bootstrap import Container, _webhooks, default_max_batch, image_service
+from service.bootstrap import (
+    Container,
+    _webhooks,
+    default_max_batch,
+    generation_worker,
+    image_service,
+    storage,
+    variant_service,
+)
 from service.distributed.cancel import ApiPreviews
 from service.distributed.celery_app import make_celery
 from service.distributed.cluster import Cluster, generator_info
@@ -26,8 +31,6 @@ from service.distributed.remote import RemoteInfo, RemoteJobs, RemoteQueue
 from service.distributed.worker_jobs import WorkerJobs
 from service.generated import ImageGenerator
 from service.generator import load_generator
-from service.variants import VariantService
-from service.worker import GenerationWorker
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +52,14 @@ def _database(settings: Settings) -> None:
 
 
 def bootstrap_api(settings: Settings, *, prepare_database: bool = True) -> Container:
-    pool = Pool(settings)
-    store = make_store(settings, pool)
-    repository = MySQLImageRepository(pool, store)
+    pool, store, repository = storage(settings)
     if prepare_database:
         _database(settings)
     dispatch, nodes = CeleryDispatch(make_celery(settings)), NodeRepository(pool)
     info, queue = RemoteInfo(nodes), RemoteQueue(dispatch)
     # The workers' device is not known here: the cost ceiling is the CUDA one unless PIXY_MAX_COST says.
     images = image_service(settings, repository, queue, info, device="cuda")
-    variants = VariantService(
-        VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
-    )
+    variants = variant_service(settings, pool, store)
     jobs = RemoteJobs(dispatch=dispatch, leases=JobLeases(pool), repository=MySQLJobRepository(pool), images=images)
     jobs.events = SharedJobEvents(JobEventLog(pool))
     jobs.previews = ApiPreviews(jobs.leases)
@@ -77,22 +76,20 @@ def bootstrap_api(settings: Settings, *, prepare_database: bool = True) -> Conta
 
 
 def bootstrap_worker(
-    settings: Settings, *, generator: ImageGenerator | None = None, name: str | None = None
+    settings: Settings,
+    *,
+    generator: ImageGenerator | None = None,
+    name: str | None = None,
+    prepare_database: bool = True,
 ) -> Container:
     """A GPU worker: the model loaded once (no tiny fallback: a worker without its model must not start)."""
     settings = settings.model_copy(update={"pixy_strict_model": True})
-    pool = Pool(settings)
-    store = make_store(settings, pool)
-    repository = MySQLImageRepository(pool, store)
-    _database(settings)
+    pool, store, repository = storage(settings)
+    if prepare_database:
+        _database(settings)
     generator = generator or load_generator(settings)
-    max_batch = default_max_batch(settings, generator.info.device)
-    worker = GenerationWorker(
-        generator,
-        max_queue=max(settings.pixy_max_queue, max_batch),
-        max_batch=max_batch,
-        batch_wait_ms=settings.pixy_batch_wait_ms,
-    ).start()
+    # Its Celery slots (one per batch member) submit at once: the queue must hold them all.
+    worker = generation_worker(settings, generator, min_queue=default_max_batch(settings, generator.info.device))
     images = image_service(settings, repository, worker, generator.info, device=generator.info.device)
     name = name or node_name(settings, "worker")
     jobs = WorkerJobs(
@@ -105,9 +102,13 @@ def bootstrap_worker(
     jobs.events = events = SharedJobEvents(JobEventLog(pool))
     webhooks = _webhooks(settings, pool, jobs)
     me = identity(settings, name=name, role="worker", info={"generator": generator_info(generator.info)})
-    beats = iter(range(10**12))
-    chores = [jobs.heartbeat, lambda: next(beats) % PURGE_EVERY_BEATS == 0 and events.purge()]
-    heartbeat = _heartbeat(NodeRepository(pool), me, settings, chores=chores)
+    beats = itertools.count()
+
+    def purge_now_and_then() -> None:
+        if next(beats) % PURGE_EVERY_BEATS == 0:
+            events.purge()
+
+    heartbeat = _heartbeat(NodeRepository(pool), me, settings, chores=[jobs.heartbeat, purge_now_and_then])
     if webhooks is not None:
         webhooks.start(missed=jobs.get)
     container = Container(settings, pool, store, repository, generator, worker, images, None, jobs, webhooks)

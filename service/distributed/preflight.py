@@ -9,19 +9,20 @@ from core.settings import Settings
 from data.connection import Pool
 from data.init import init_db
 from data.nodes import Node, NodeRepository
-from service.distributed.nodes import check_peers, lease_s
+from service.distributed.nodes import check_peers, identity, lease_s, node_name
 
 
 def broker_problem(settings: Settings, timeout: float = 3.0) -> str | None:
     url = settings.pixy_broker_url.strip()
     if not url.startswith(("amqp://", "amqps://", "pyamqp://", "redis://", "rediss://")):
         return f"PIXY_BROKER_URL must be an amqp:// or redis:// URL, not {url.split('://')[0]!r}"
+    conn = Connection(url, connect_timeout=timeout)  # opens nothing until asked
     try:
-        with Connection(url, connect_timeout=timeout) as conn:
-            safe = conn.as_uri()  # the password masked
-            conn.ensure_connection(max_retries=1, timeout=timeout)
+        conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:
-        return f"broker {safe if 'safe' in locals() else 'URL'} unreachable: {exc}"
+        return f"broker {conn.as_uri()} unreachable: {exc}"  # as_uri masks the password
+    finally:
+        conn.release()
     return None
 
 
@@ -45,7 +46,5 @@ def peer_problem(settings: Settings, me: Node) -> str | None:
 
 def api_problem(settings: Settings) -> str | None:
     """Why an API process of the distributed mode must not start, or None."""
-    from service.distributed.nodes import identity, node_name
-
     problem = broker_problem(settings) or database_problem(settings)
     return problem or peer_problem(settings, identity(settings, name=node_name(settings, "api"), role="api"))

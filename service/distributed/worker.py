@@ -35,13 +35,13 @@ def run_job(self, job_id: str) -> str:
     raise self.retry(countdown=settings.pixy_heartbeat_s if outcome == LATER else 0)
 
 
-def start(generator=None, name: str | None = None) -> Container:
+def start(generator=None, name: str | None = None, prepare_database: bool = True) -> Container:
     """Build this worker's container once (``main`` does before Celery starts; ``worker_init`` otherwise)."""
     global _container
     if _container is None:
         from service.distributed.bootstrap import bootstrap_worker
 
-        _container = bootstrap_worker(settings, generator=generator, name=name)
+        _container = bootstrap_worker(settings, generator=generator, name=name, prepare_database=prepare_database)
     return _container
 
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None, generator=None) -> int:
     if problem := broker_problem(settings) or database_problem(settings):
         return _refuse(problem)
     try:
-        container = start(generator)
+        container = start(generator, prepare_database=False)  # database_problem has just prepared it
     except ImageException as exc:
         return _refuse(
             f"{exc.message}: a worker needs its model (PIXY_MODEL={settings.pixy_model!r}; "
