@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.web.asgi import post_scope
 from tests.web.test_jobs import StepHeldGenerator
 from web.app import create_app
 
@@ -37,20 +38,7 @@ def post_then_leave(app, path: str, body: dict, *, leave_when) -> list[int]:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"test"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-    }
+    scope = post_scope(path)
     asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=30))
     return statuses
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tests.conftest import outside_connection
+from tests.web.asgi import post_scope
 
 LEAKS = ("Traceback", "pymysql", "SELECT", "/work", '.py"', 'File "')
 
@@ -66,21 +67,7 @@ def declare_and_post(app, *, length: int) -> tuple[int, int]:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    headers = [(b"host", b"test"), (b"content-type", b"application/json"), (b"content-length", str(length).encode())]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/image/",
-        "raw_path": b"/image/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-    }
+    scope = post_scope("/image/", [(b"content-length", str(length).encode())])
     asyncio.run(app(scope, receive, send))
     return statuses[0], len(reads)
 
