@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.server import Server
+from bench.server import Server
 
 END_LINE = re.compile(r"^\S+ \S+ \w+ (\S+) .*REQUEST END (\S+) (\S+) (\d+) route=\S+ ([\d.]+)ms")
 

@@ -17,11 +17,11 @@ import httpx
 from bench import DATABASES, PROMPT, diagnose, live, reads, scale, thumbnails
 from bench.load import median, merge_loads, run_load
 from bench.reads import rotated
+from bench.server import Server, start
 from core.models import GenerationParams
 from core.settings import Settings
 from data.connection import open_connection
 from service.bootstrap import Container, bootstrap
-from tests.server import Server, start
 
 
 def drop_databases() -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 
 from bench import DATABASES, PROMPT
+from bench.server import Server, start
 from core.settings import Settings
 from data.connection import open_connection
 from service.distributed.celery_app import QUEUE, make_celery
-from tests.server import Server, start
 
 VHOST = "pixy_bench"
 CLIENTS = 4

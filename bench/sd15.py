@@ -2,7 +2,7 @@
 
 Built from SD 1.5's configs with no network (the tokenizer is ``make_tiny_model``'s byte-level vocabulary,
 which changes nothing about the UNet/VAE cost), saved with ``save_pretrained`` under ``models/sd15-random``,
-where ``service.generator.resolve_source`` finds it as ``PIXY_MODEL=sd15-random``. Its images are noise,
+where ``service.generation.pipeline.resolve_source`` finds it as ``PIXY_MODEL=sd15-random``. Its images are noise,
 but every layer is SD 1.5's size, so a GPU run measures a realistic pipeline.
 """
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from PIL import Image
 
 from core.models import GenerationParams
-from service.generated import GeneratedImage, GeneratorInfo
-from service.profiles import TINY
+from service.generation.interface import GeneratedImage, GeneratorInfo
+from service.generation.profiles import TINY
 
 SECONDS_PER_IMAGE = 0.2
 

@@ -1,7 +1,7 @@
 """Download a diffusers model from the Hugging Face Hub into models/, then check that it loads.
 
 ``python scripts/download_weights.py`` fetches ``PIXY_MODEL`` (default ``stabilityai/sd-turbo``) into
-``models/<owner>--<name>/``, where ``service.generator.source.find_local`` looks for it. Only what
+``models/<owner>--<name>/``, where ``service.generation.pipeline.weights.find_local`` looks for it. Only what
 ``from_pretrained`` needs is fetched: per component the ``*.fp16.safetensors`` weights when the repo has
 them, otherwise the plain ``*.safetensors`` (``.bin`` only when a component has no safetensors at all;
 never ``.ckpt``, Flax or ONNX files, nor single-file checkpoints at the repo root), plus every
@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.settings import get_settings  # noqa: E402
-from service.generator.source import (  # noqa: E402
+from service.generation.pipeline.weights import (  # noqa: E402
     FP16,
     INDEX_FILE,
     find_local,

@@ -20,15 +20,15 @@ from data.jobs import MySQLJobRepository
 from data.storage import ContentStore, make_store
 from data.variants import VariantRepository, make_variant_store
 from data.webhooks import WebhookDeliveryRepository
-from service.generated import ImageGenerator
-from service.generator import load_generator
-from service.images import ImageService
-from service.jobs import JobService
-from service.params import Limits
-from service.variants import VariantService
-from service.webhook_policy import WebhookPolicy
-from service.webhooks import WebhookDispatcher
-from service.worker import GenerationWorker
+from service.generation.batching import GenerationWorker
+from service.generation.interface import ImageGenerator
+from service.generation.pipeline import load_generator
+from service.images.params import Limits
+from service.images.service import ImageService
+from service.images.variants import VariantService
+from service.jobs.service import JobService
+from service.webhooks.dispatcher import WebhookDispatcher
+from service.webhooks.policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 

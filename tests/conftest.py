@@ -85,6 +85,6 @@ def tiny_generator(tmp_path_factory):
     """The tiny pipeline, loaded once through the same from_pretrained path as real weights."""
     if not (TINY_DIR / "model_index.json").is_file():
         pytest.fail("models/tiny is missing: run scripts/make_tiny_model.py (make test does)")
-    from service.generator import load_generator
+    from service.generation.pipeline import load_generator
 
     return load_generator(make_settings(tmp_path_factory.mktemp("gen"), pixy_strict_model=True))

@@ -9,7 +9,7 @@ from core.models import GenerationParams
 from data.connection import Pool
 from data.jobs import MySQLJobRepository
 from service.bootstrap import bootstrap
-from service.images import now
+from service.images.service import now
 from tests.service.conftest import FakeGenerator
 
 PARAMS = GenerationParams(

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from core.settings import Settings, get_settings
 from service.bootstrap import bootstrap
-from service.generated import ImageGenerator
+from service.generation.interface import ImageGenerator
 from web import errors, mcp_server
 from web.body_limit import BodyLimitMiddleware
 from web.metrics import Metrics

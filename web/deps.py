@@ -8,9 +8,9 @@ from fastapi import Depends, Header, Request
 
 from core.settings import Settings
 from service.bootstrap import Container
-from service.images import ImageService
-from service.jobs import JobService
-from service.variants import VariantService
+from service.images.service import ImageService
+from service.images.variants import VariantService
+from service.jobs.service import JobService
 from web.metrics import Metrics
 
 

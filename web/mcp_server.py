@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from core.exceptions import ImageException
 from core.models import SEED_MAX, ImageDetail, PageQuery
-from service.images import ImageService
+from service.images.service import ImageService
 from service.preview import PREVIEW_MIME, webp_preview
 
 logger = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from core.jobs import Job, JobRequest
-from service.images import ImageService
-from service.jobs import JobService
-from service.variants import VariantService
+from service.images.service import ImageService
+from service.images.variants import VariantService
+from service.jobs.service import JobService
 from web.openai_models import OpenAIImageRequest
 from web.routes.job_events import HEARTBEAT_S, POLL_S, SSE_HEADERS, off_loop
 

@@ -2,7 +2,7 @@
 
 The body as a whole is capped before this runs (``PIXY_MAX_UPLOAD_BYTES``, see ``web.body_limit``); here a
 form that does not parse is a 400 naming ``body``, and a file or field in the wrong place one naming it.
-Nothing is decoded here: ``service.edit_images`` checks the files' contents.
+Nothing is decoded here: ``service.edits.uploads`` checks the files' contents.
 """
 
 from __future__ import annotations

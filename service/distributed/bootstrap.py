@@ -21,16 +21,16 @@ from service.bootstrap import (
     storage,
     variant_service,
 )
-from service.distributed.cancel import ApiPreviews
 from service.distributed.celery_app import make_celery
 from service.distributed.cluster import Cluster, generator_info
 from service.distributed.dispatch import CeleryDispatch
-from service.distributed.events import SharedJobEvents
+from service.distributed.execution import WorkerJobs
 from service.distributed.nodes import Heartbeat, identity, lease_s, node_name
 from service.distributed.remote import RemoteInfo, RemoteJobs, RemoteQueue
-from service.distributed.worker_jobs import WorkerJobs
-from service.generated import ImageGenerator
-from service.generator import load_generator
+from service.distributed.row_watch import ApiPreviews
+from service.distributed.shared_events import SharedJobEvents
+from service.generation.interface import ImageGenerator
+from service.generation.pipeline import load_generator
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from data.nodes import NodeRepository
 from service.distributed.celery_app import QUEUE
 from service.distributed.dispatch import CeleryDispatch
 from service.distributed.remote import RemoteQueue
-from service.generated import GeneratorInfo
+from service.generation.interface import GeneratorInfo
 
 
 def generator_info(info: GeneratorInfo) -> dict:

@@ -18,7 +18,7 @@ from core.exceptions import ImageException
 from core.settings import Settings
 from data.nodes import Node, NodeRepository
 from data.schema import SCHEMA_VERSION
-from service.images import now
+from service.images.service import now
 
 logger = logging.getLogger(__name__)
 

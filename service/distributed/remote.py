@@ -12,12 +12,12 @@ from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.job_leases import JobLeases
 from data.nodes import NodeRepository
 from service.distributed.dispatch import CeleryDispatch
-from service.edit_images import Uploads
-from service.generated import GeneratorInfo
-from service.idempotency import await_job
-from service.images import now
-from service.jobs import JobService
-from service.profiles import ModelProfile
+from service.edits.uploads import Uploads
+from service.generation.interface import GeneratorInfo
+from service.generation.profiles import ModelProfile
+from service.images.service import now
+from service.jobs.idempotency import await_job
+from service.jobs.service import JobService
 
 INFO_TTL_S = 5.0
 LEFT_POLL_S = 0.5

@@ -15,7 +15,7 @@ from core.exceptions import ImageException
 from core.settings import get_settings
 from service.bootstrap import Container, default_max_batch
 from service.distributed.celery_app import RUN_JOB, make_celery
-from service.distributed.worker_jobs import DONE, LATER, RAN, WorkerJobs
+from service.distributed.execution import DONE, LATER, RAN, WorkerJobs
 
 logger = logging.getLogger("pixyproxy.worker")
 

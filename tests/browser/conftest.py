@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.server import Server, start_server
+from bench.server import Server, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [

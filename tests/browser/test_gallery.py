@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from bench.server import Server
 from core.settings import ROOT
 from tests.browser.pages import (
     BROWSER,
@@ -26,7 +27,6 @@ from tests.browser.pages import (
     is_list_url,
     png_bytes,
 )
-from tests.server import Server
 
 ARTIFACTS = ROOT / "test-artifacts"
 

@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 import httpx
 from playwright.sync_api import Page, Route, expect
 
+from bench.server import Server
 from tests.browser.pages import BROWSER, fake_item, fake_job, generate_in_page, is_content_url, png_bytes, sse
-from tests.server import Server
 
 pytestmark = BROWSER
 

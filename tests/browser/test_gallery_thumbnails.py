@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 import httpx
 from playwright.sync_api import Page, Response, expect
 
+from bench.server import start_server
 from tests.browser.pages import BROWSER, is_content_url
-from tests.server import start_server
 
 pytestmark = BROWSER
 

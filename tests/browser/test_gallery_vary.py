@@ -6,8 +6,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.server import Server
 from tests.browser.pages import BROWSER, generate_in_page, is_jobs_url
-from tests.server import Server
 
 pytestmark = BROWSER
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.server import Server, start
 from core.settings import ROOT, Settings
 from tests.conftest import TEST_DB, clear_tables, outside_connection
-from tests.server import Server, start
 
 WORKER = [sys.executable, "-m", "service.distributed.worker"]
 REDIS_DB = int(os.environ.get("PIXY_TEST_REDIS_DB", "13"))

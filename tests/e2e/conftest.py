@@ -1,4 +1,4 @@
-"""The real server as a subprocess per test, started by ``tests.server``."""
+"""The real server as a subprocess per test, started by ``bench.server``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.server import Server, start_server, stop_server
+from bench.server import Server, start_server, stop_server
 
 __all__ = ["Server", "start_server", "stop_server"]
 

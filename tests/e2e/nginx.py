@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.server import free_port
 from core.settings import ROOT
-from tests.server import free_port
 
 NGINX = Path("/usr/sbin/nginx")
 CONFIG = ROOT / "deploy" / "nginx.conf"

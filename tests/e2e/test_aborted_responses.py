@@ -9,12 +9,12 @@ import struct
 import time
 from urllib.parse import urlsplit
 
+from bench.server import start_server
 from data.connection import Pool
 from data.images import MySQLImageRepository
 from data.storage import DiskStore, MySQLStore
 from tests.conftest import outside_connection
 from tests.data.conftest import make_image
-from tests.server import start_server
 
 BIG = 48 * 1024 * 1024  # well past what loopback socket buffers hold, so the server is still sending
 

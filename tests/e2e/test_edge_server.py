@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.server import Server, start_server
+from bench.server import Server, start_server
 
 TIMEOUT = 1.0  # PIXY_HEADER_TIMEOUT and PIXY_BODY_TIMEOUT for these servers
 MARGIN = 4.0  # generous: the machine is shared

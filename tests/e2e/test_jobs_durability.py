@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.server import start_server, stop_server
+from bench.server import start_server, stop_server
 
 
 def statuses(url: str, ids: list[str]) -> dict[str, dict]:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.server import start_server, stop_server
+from bench.server import start_server, stop_server
 
 
 def post(url: str, **body) -> httpx.Response:

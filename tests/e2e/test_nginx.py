@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from bench.server import Server, start_server
 from tests.e2e.nginx import NGINX, running_nginx
 from tests.e2e.test_job_events_server import read_events
-from tests.server import Server, start_server
 
 pytestmark = pytest.mark.skipif(
     not NGINX.exists(), reason="Debian's nginx is not installed (/usr/sbin/nginx); .ci/run installs it"

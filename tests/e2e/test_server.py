@@ -14,8 +14,8 @@ import httpx
 import pytest
 from PIL import Image
 
+from bench.server import start_server, stop_server
 from core.settings import ROOT
-from tests.server import start_server, stop_server
 
 LINE = re.compile(
     r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} (?P<level>[A-Z]+) (?P<rid>\S+) "

@@ -22,7 +22,7 @@ def params(seed: int) -> GenerationParams:
 
 @pytest.fixture(scope="module")
 def cuda_generator(tmp_path_factory):
-    from service.generator import load_generator
+    from service.generation.pipeline import load_generator
 
     return load_generator(make_settings(tmp_path_factory.mktemp("gpu"), pixy_device="auto", pixy_strict_model=True))
 
@@ -48,7 +48,7 @@ def test_out_of_memory_frees_the_cache_and_the_next_generation_works(cuda_genera
 
 
 def test_compile_warms_up_at_load(tmp_path):
-    from service.generator import load_generator
+    from service.generation.pipeline import load_generator
 
     generator = load_generator(make_settings(tmp_path, pixy_compile=True, pixy_strict_model=True))
     assert generator.info.compiled

@@ -13,10 +13,10 @@ from core.content import ImageContent
 from core.exceptions import GenerationFailed
 from core.models import GenerationParams, ImageDetail, PageQuery
 from data.images import ImageRepository
-from service.generated import GeneratedImage, GeneratorInfo
-from service.params import Limits
-from service.profiles import ModelProfile
-from service.worker import GenerationWorker
+from service.generation.batching import GenerationWorker
+from service.generation.interface import GeneratedImage, GeneratorInfo
+from service.generation.profiles import ModelProfile
+from service.images.params import Limits
 
 PROFILE = ModelProfile("fake", steps=3, guidance_scale=2.5, width=96, height=160)
 LIMITS = Limits(max_steps=50, max_side=1024, max_pixels=512 * 768, max_guidance=20.0, max_prompt_chars=100)

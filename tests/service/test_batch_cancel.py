@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from core.models import GenerationParams
-from service.worker import GenerationWorker, Hooks
+from service.generation.batching import GenerationWorker, Hooks
 
 
 def params(seed: int) -> GenerationParams:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from core.exceptions import GenerationFailed, InvalidInput, RequestAbandoned
-from service.images import ImageService
+from service.images.service import ImageService
 
 WAIT = 5
 

@@ -10,11 +10,11 @@ from PIL import Image, ImageFile
 
 from core.exceptions import InvalidInput
 from core.models import GenerationParams
-from service.edit_images import check_uploads, open_checked
-from service.edits import fit_size
-from service.generated import EditSource
-from service.params import Limits
-from service.worker import GenerationWorker, Hooks
+from service.edits.sources import fit_size
+from service.edits.uploads import check_uploads, open_checked
+from service.generation.batching import GenerationWorker, Hooks
+from service.generation.interface import EditSource
+from service.images.params import Limits
 from tests.service.conftest import FakeGenerator
 
 LIMITS = Limits(max_steps=50, max_side=2048, max_pixels=1536 * 1536, max_guidance=20.0, max_prompt_chars=100)

@@ -7,7 +7,7 @@ import torch
 
 from core.exceptions import GenerationFailed, GeneratorOutOfMemory
 from core.models import GenerationParams
-from service.generator import DiffusersGenerator
+from service.generation.pipeline import DiffusersGenerator
 
 
 class ExplodingPipe:
@@ -61,7 +61,7 @@ def test_a_batch_gives_each_image_its_own_seed(tiny_generator):
 
 
 def test_missing_weights_fall_back_to_tiny_loudly(tmp_path, caplog):
-    from service.generator import load_generator
+    from service.generation.pipeline import load_generator
     from tests.conftest import make_settings
 
     generator = load_generator(make_settings(tmp_path, pixy_model="nobody/absent-model"))
@@ -71,7 +71,7 @@ def test_missing_weights_fall_back_to_tiny_loudly(tmp_path, caplog):
 
 def test_strict_model_refuses_the_fallback(tmp_path):
     from core.exceptions import ModelUnavailable
-    from service.generator import load_generator
+    from service.generation.pipeline import load_generator
     from tests.conftest import make_settings
 
     with pytest.raises(ModelUnavailable):
@@ -96,7 +96,7 @@ def test_other_faults_leave_the_cuda_cache_alone(tiny_generator, monkeypatch):
 
 
 def test_sd_turbo_defaults_to_one_step_without_guidance_at_its_native_size():
-    from service.profiles import profile_for
+    from service.generation.profiles import profile_for
 
     profile = profile_for(model="stabilityai/sd-turbo", pipeline_class="StableDiffusionPipeline", native_size=512)
     assert (profile.steps, profile.guidance_scale) == (1, 0.0)
@@ -104,7 +104,7 @@ def test_sd_turbo_defaults_to_one_step_without_guidance_at_its_native_size():
 
 
 def test_downloaded_weights_are_found_under_models_owner_dash_dash_name(tmp_path):
-    from service.generator.source import find_local
+    from service.generation.pipeline.weights import find_local
 
     folder = tmp_path / "owner--name"
     folder.mkdir()
@@ -113,6 +113,6 @@ def test_downloaded_weights_are_found_under_models_owner_dash_dash_name(tmp_path
 
 
 def test_a_hub_id_with_no_local_folder_is_passed_on_as_it_is(tmp_path):
-    from service.generator.source import find_local
+    from service.generation.pipeline.weights import find_local
 
     assert find_local("owner/name", tmp_path) is None

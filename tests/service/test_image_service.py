@@ -14,7 +14,7 @@ from PIL import Image
 
 from core.exceptions import GenerationFailed, ImageNotFound, InvalidInput
 from core.models import PageQuery
-from service.images import ImageService
+from service.images.service import ImageService
 
 NOT_UUIDS = ["nope", "", "1234", "../../etc/passwd", "' OR 1=1 --", "00000000-0000-4000-8000-00000000000g"]
 LOOKUPS = ["get", "content", "delete"]

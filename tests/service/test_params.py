@@ -6,7 +6,7 @@ import pytest
 
 from core.exceptions import InvalidInput
 from core.models import SEED_MAX, GenerationRequest
-from service.params import resolve, revalidate
+from service.images.params import resolve, revalidate
 
 
 def resolved(data: dict, profile, limits):

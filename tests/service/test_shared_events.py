@@ -14,10 +14,10 @@ from core.models import GenerationParams
 from data.connection import Pool
 from data.job_events import JobEventLog
 from data.jobs import MySQLJobRepository
-from service.distributed import events as shared_events
-from service.distributed.events import SharedJobEvents
-from service.images import now
-from service.job_events import KEEP_FINISHED_S
+from service.distributed import shared_events
+from service.distributed.shared_events import SharedJobEvents
+from service.images.service import now
+from service.jobs.events import KEEP_FINISHED_S
 
 
 def params(steps: int = 4) -> GenerationParams:

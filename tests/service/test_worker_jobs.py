@@ -15,11 +15,11 @@ import pytest
 
 from core.exceptions import ImageException
 from core.models import GenerationParams
-from service.distributed import cancel
+from service.distributed import row_watch
 from service.distributed.bootstrap import bootstrap_worker
-from service.distributed.cancel import CancelWatch
-from service.distributed.worker_jobs import DONE, INTERRUPTED, LATER, RAN
-from service.images import now
+from service.distributed.execution import DONE, INTERRUPTED, LATER, RAN
+from service.distributed.row_watch import CancelWatch
+from service.images.service import now
 from tests.service.conftest import FakeGenerator
 
 WAIT = 10
@@ -157,7 +157,7 @@ def test_a_cancel_written_to_the_row_stops_the_running_job_and_nothing_is_stored
         assert generator.started.wait(WAIT)
         assert jobs.running() == [job_id]
         jobs.repository.finish(job_id, status="cancelled", at=now())  # what DELETE does on any API process
-        time.sleep(cancel.REFRESH_S * 2)
+        time.sleep(row_watch.REFRESH_S * 2)
         generator.gate.set()
         assert running.result(timeout=WAIT) == RAN
     assert generator.stopped_at == [1]  # at the first step asked after the cancel was written
@@ -253,7 +253,7 @@ def test_a_switch_reads_the_cancel_of_its_own_job_from_the_row(watch):
     switches = {job_id: cancels.switch(job_id) for job_id in (first, second)}
     assert not any(s.is_set() for s in switches.values())
     jobs.repository.finish(first, status="cancelled", at=now())
-    time.sleep(cancel.REFRESH_S * 2)
+    time.sleep(row_watch.REFRESH_S * 2)
     assert switches[first].is_set() and not switches[second].is_set()
 
 
@@ -261,7 +261,7 @@ def test_cancel_reads_are_throttled_and_one_query_serves_every_job(watch):
     cancels, leases, jobs = watch
     switches = [cancels.switch(add_job(jobs)) for _ in range(3)]
     started = time.monotonic()
-    while time.monotonic() - started < cancel.REFRESH_S * 5:
+    while time.monotonic() - started < row_watch.REFRESH_S * 5:
         assert not any(s.is_set() for s in switches)
     assert 1 <= leases.calls <= 7  # about one query per REFRESH_S, however many steps and jobs ask
 
@@ -273,7 +273,7 @@ def test_a_local_cancel_needs_no_query_and_forget_drops_the_job(watch):
     switch.set()
     assert switch.is_set() and leases.calls == 0
     jobs.repository.finish(job_id, status="cancelled", at=now())
-    time.sleep(cancel.REFRESH_S * 2)
+    time.sleep(row_watch.REFRESH_S * 2)
     cancels.forget(job_id)
     assert not cancels.cancelled(job_id)  # no longer watched: its finished row is not this worker's concern
 
@@ -283,7 +283,7 @@ def test_a_database_away_reads_as_not_cancelled(watch):
     job_id = add_job(jobs)
     switch = cancels.switch(job_id)
     leases.away = True
-    time.sleep(cancel.REFRESH_S * 2)
+    time.sleep(row_watch.REFRESH_S * 2)
     assert not switch.is_set() and leases.calls == 1
 
 
@@ -293,7 +293,7 @@ def test_a_cancel_once_seen_stays_set_after_the_run_lets_go_of_the_job(watch):
     job_id = add_job(jobs)
     switch = cancels.switch(job_id)
     jobs.repository.finish(job_id, status="cancelled", at=now())
-    time.sleep(cancel.REFRESH_S * 2)
+    time.sleep(row_watch.REFRESH_S * 2)
     assert switch.is_set()
     cancels.forget(job_id)
     assert switch.is_set()

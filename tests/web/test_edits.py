@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from core.models import GenerationRequest
-from service.edit_images import check_uploads
-from service.images import now
+from service.edits.uploads import check_uploads
+from service.images.service import now
 from tests.web.edit_inputs import count_rows, mask_png, noise_png
 
 FAST = {"seed": 7, "steps": 2}

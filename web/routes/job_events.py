@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from core.exceptions import InvalidInput
 from core.jobs import TERMINAL, Job
-from service.job_events import JobEvent
-from service.jobs import JobService
+from service.jobs.events import JobEvent
+from service.jobs.service import JobService
 from web.deps import JobServiceDep
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])

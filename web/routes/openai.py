@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from core.exceptions import InvalidInput, UnsupportedMediaType
 from core.models import ImageDetail
 from core.settings import Settings
-from service.images import ImageService
-from service.variants import VariantService
+from service.images.service import ImageService
+from service.images.variants import VariantService
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse

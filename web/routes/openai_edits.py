@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from core.exceptions import InvalidInput
 from core.models import GenerationRequest
 from core.settings import Settings
-from service.edit_images import check_uploads
+from service.edits.uploads import check_uploads
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
 from web.openai_models import MAX_N, OpenAIImageRequest, OpenAIImagesResponse

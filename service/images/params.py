@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from core.exceptions import InvalidInput
 from core.models import SEED_MAX, GenerationParams, GenerationRequest
 from core.settings import Settings
-from service.profiles import ModelProfile
+from service.generation.profiles import ModelProfile
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PIL import Image
 
 from core.models import GenerationParams
-from service.generated import EditSource
+from service.generation.interface import EditSource
 
 
 class Pipelines:

@@ -8,8 +8,8 @@ import time
 from core.exceptions import ModelUnavailable
 from core.models import GenerationParams
 from core.settings import Settings
-from service.generator.diffusers_generator import DiffusersGenerator
-from service.generator.source import find_local, load_pipeline, quiet_libraries
+from service.generation.pipeline.generator import DiffusersGenerator
+from service.generation.pipeline.weights import find_local, load_pipeline, quiet_libraries
 
 logger = logging.getLogger(__name__)
 

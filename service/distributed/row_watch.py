@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 
 from core.exceptions import ImageException
 from data.job_leases import JobLeases
-from service.previews import PreviewWatch
+from service.jobs.live_previews import PreviewWatch
 
 REFRESH_S = 0.01  # at most one query per this many seconds, however many steps and jobs ask
 WANT_PREVIEWS_S = 600  # a stream's wish for previews lasts this long (a job rarely runs longer)

@@ -16,9 +16,9 @@ from core.exceptions import ImageException, ImageNotFound, InvalidInput
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.job_inputs import JobInputRepository
 from data.write import Write
-from service.edit_images import Uploads, decode_input
-from service.generated import EditSource
-from service.params import Limits
+from service.edits.uploads import Uploads, decode_input
+from service.generation.interface import EditSource
+from service.images.params import Limits
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from core.exceptions import GenerationFailed, GeneratorOutOfMemory
 from core.models import GenerationParams
-from service.generated import EditSource, GeneratedImage, GeneratorInfo, PreviewCallback, StepCallback
-from service.generator.pipelines import Pipelines, keep_unmasked, mode_arguments
-from service.generator.preview import latent_rgb_map, latents_to_images
-from service.profiles import profile_for
+from service.generation.interface import EditSource, GeneratedImage, GeneratorInfo, PreviewCallback, StepCallback
+from service.generation.pipeline.latents import latent_rgb_map, latents_to_images
+from service.generation.pipeline.pipelines import Pipelines, keep_unmasked, mode_arguments
+from service.generation.profiles import profile_for
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from core.content import ImageContent
 from core.exceptions import ImageNotFound
 from core.variants import MEDIA_TYPES, VariantSpec
 from data.variants import VariantRepository
-from service.images import canonical_guid
+from service.images.service import canonical_guid
 
 
 def encode_variant(png: bytes, spec: VariantSpec, *, quality: int) -> bytes:

@@ -13,8 +13,8 @@ from standardwebhooks import Webhook
 from core.exceptions import ImageException
 from core.jobs import Job
 from data.webhooks import Delivery, WebhookDeliveryRepository
-from service.images import now
-from service.webhook_policy import WebhookPolicy
+from service.images.service import now
+from service.webhooks.policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from core.exceptions import GeneratorBusy, ImageException, JobFinished, RequestA
 from core.models import GenerationParams, ImageDetail
 from data.jobs import JobRecord
 from data.write import Write
-from service.images import now
-from service.job_state import Live, Outcome, job_view
+from service.images.service import now
+from service.jobs.state import Live, Outcome, job_view
 
 logger = logging.getLogger(__name__)
 

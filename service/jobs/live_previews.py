@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from PIL.Image import Image
 
-from service.job_events import JobEvents
+from service.jobs.events import JobEvents
 
 PREVIEW_QUALITY = 70
 

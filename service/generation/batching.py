@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from core.exceptions import GeneratorBusy, ImageException
 from core.models import GenerationParams
-from service.generated import EditSource, ImageGenerator
+from service.generation.interface import EditSource, ImageGenerator
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from core.exceptions import GeneratorBusy
 from core.models import GenerationParams, GenerationRequest
-from service.edit_images import Uploads
-from service.idempotency import check_owner, key_claim
-from service.images import now
-from service.params import check_cost
+from service.edits.uploads import Uploads
+from service.images.params import check_cost
+from service.images.service import now
+from service.jobs.idempotency import check_owner, key_claim
 
 
 @dataclass(frozen=True)

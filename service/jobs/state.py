@@ -13,7 +13,7 @@ from core.jobs import Job, JobError
 from core.models import ImageDetail
 from data.jobs import JobRecord
 from data.write import Write
-from service.worker import Hooks
+from service.generation.batching import Hooks
 
 
 @dataclass

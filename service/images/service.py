@@ -17,12 +17,12 @@ from core.exceptions import GenerationFailed, ImageNotFound, RequestAbandoned
 from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail, PageQuery
 from data.images import ImageRepository
 from data.write import Write
-from service.edit_images import Uploads
-from service.edits import as_edit, find_source, sized
-from service.generated import EditSource, GeneratedImage, GeneratorInfo
-from service.params import Limits, check_cost, resolve, revalidate
-from service.png import encode_png
-from service.worker import GenerationWorker, Hooks
+from service.edits.sources import as_edit, find_source, sized
+from service.edits.uploads import Uploads
+from service.generation.batching import GenerationWorker, Hooks
+from service.generation.interface import EditSource, GeneratedImage, GeneratorInfo
+from service.images.params import Limits, check_cost, resolve, revalidate
+from service.images.png import encode_png
 
 # How often a waiting request looks whether its client has gone.
 ABANDON_POLL_S = 0.1

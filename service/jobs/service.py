@@ -14,17 +14,17 @@ from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.job_inputs import JobInputRepository
 from data.jobs import JobRecord, MySQLJobRepository
-from service.edit_images import Uploads
-from service.edits import EditInputs
-from service.idempotency import KeyPurger, await_job, check_owner, key_claim
-from service.images import ImageService, now
-from service.job_events import JobEvents
-from service.job_intake import JobIntake
-from service.job_runner import JobRunner
-from service.job_state import Live, WhileQueued, canonical_id, job_view
-from service.params import check_cost
-from service.previews import PreviewWatch
-from service.webhook_policy import WebhookPolicy
+from service.edits.sources import EditInputs
+from service.edits.uploads import Uploads
+from service.images.params import check_cost
+from service.images.service import ImageService, now
+from service.jobs.events import JobEvents
+from service.jobs.idempotency import KeyPurger, await_job, check_owner, key_claim
+from service.jobs.intake import JobIntake
+from service.jobs.live_previews import PreviewWatch
+from service.jobs.runner import JobRunner
+from service.jobs.state import Live, WhileQueued, canonical_id, job_view
+from service.webhooks.policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 

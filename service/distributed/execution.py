@@ -12,10 +12,10 @@ import logging
 
 from core.jobs import TERMINAL
 from data.job_leases import JobLeases
-from service.distributed.cancel import CancelWatch, WorkerPreviews
-from service.images import now
-from service.job_state import Live
-from service.jobs import MAX_ATTEMPTS, JobService
+from service.distributed.row_watch import CancelWatch, WorkerPreviews
+from service.images.service import now
+from service.jobs.service import MAX_ATTEMPTS, JobService
+from service.jobs.state import Live
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from core.exceptions import ImageException
 from data.job_events import JobEventLog
-from service.images import now
-from service.job_events import KEEP_FINISHED_S, JobEvent
+from service.images.service import now
+from service.jobs.events import KEEP_FINISHED_S, JobEvent
 
 PROGRESS_EVERY_S = 0.1
 POLL_S = 0.1  # how often a waiting reader looks for new rows

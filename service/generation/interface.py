@@ -9,7 +9,7 @@ from typing import Protocol
 from PIL.Image import Image
 
 from core.models import GenerationParams
-from service.profiles import ModelProfile
+from service.generation.profiles import ModelProfile
 
 
 @dataclass(frozen=True)
