@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from bench import PROMPT
 from bench.load import Load, median, server_ms, timed
 from bench.server import Server
+from core.clock import now
 from core.models import ImageDetail, PageQuery
 from data.images import MySQLImageRepository
 from data.storage import ContentStore
 from service.bootstrap import Container
 from service.images.png import encode_png
-from service.images.service import now
 
 # What the list route would cost without the repository: its page as plain SQL, and a COUNT(*)
 # in place of the trigger-kept total.

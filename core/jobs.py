@@ -40,3 +40,8 @@ class Job(BaseModel):
     params: GenerationParams
     images: list[ImageDetail] = []
     error: JobError | None = None
+
+
+def outcome_data(job: Job) -> dict:
+    """What a finished job's last event carries: the error's detail if it failed, else the whole job."""
+    return {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")

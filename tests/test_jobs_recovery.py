@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 
+from core.clock import now
 from core.models import GenerationParams
 from data.connection import Pool
 from data.jobs import MySQLJobRepository
 from service.bootstrap import bootstrap
-from service.images.service import now
 from tests.service.conftest import FakeGenerator
 
 PARAMS = GenerationParams(

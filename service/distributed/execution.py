@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
+from core.clock import now
 from core.jobs import TERMINAL
 from data.job_leases import JobLeases
 from service.distributed.row_watch import CancelWatch, WorkerPreviews
-from service.images.service import now
 from service.jobs.service import MAX_ATTEMPTS, JobService
 from service.jobs.state import Live
 

@@ -14,11 +14,11 @@ import threading
 import uuid
 from collections.abc import Callable
 
+from core.clock import now
 from core.exceptions import ImageException
 from core.settings import Settings
 from data.nodes import Node, NodeRepository
 from data.schema import SCHEMA_VERSION
-from service.images.service import now
 
 logger = logging.getLogger(__name__)
 

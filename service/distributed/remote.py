@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from core.clock import now
 from core.exceptions import BrokerUnavailable, GeneratorBusy, NoWorkers, RequestAbandoned
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.job_leases import JobLeases
@@ -15,7 +16,6 @@ from service.distributed.dispatch import CeleryDispatch
 from service.edits.uploads import Uploads
 from service.generation.interface import GeneratorInfo
 from service.generation.profiles import ModelProfile
-from service.images.service import now
 from service.jobs.idempotency import await_job
 from service.jobs.service import JobService
 

@@ -14,9 +14,9 @@ import threading
 import time
 from datetime import timedelta
 
+from core.clock import now
 from core.exceptions import ImageException
 from data.job_events import JobEventLog
-from service.images.service import now
 from service.jobs.events import KEEP_FINISHED_S, JobEvent
 
 PROGRESS_EVERY_S = 0.1

@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import replace
-from datetime import UTC, datetime
 
+from core.clock import now
 from core.content import ImageContent
 from core.cursor import encode_cursor
 from core.exceptions import GenerationFailed, ImageNotFound, RequestAbandoned
+from core.ids import canonical_guid
 from core.models import SEED_MAX, GenerationParams, GenerationRequest, ImageDetail, PageQuery
 from data.images import ImageRepository
 from data.write import Write
@@ -28,22 +29,9 @@ from service.images.png import encode_png
 ABANDON_POLL_S = 0.1
 
 
-def canonical_guid(guid: str) -> str:
-    """A guid is a UUID; anything else names no image."""
-    try:
-        return str(uuid.UUID(guid))
-    except (ValueError, AttributeError, TypeError):
-        raise ImageNotFound() from None
-
-
 def _canonical(page: PageQuery | None) -> PageQuery:
     page = page or PageQuery()
     return replace(page, before=canonical_guid(page.before)) if page.before is not None else page
-
-
-def now() -> datetime:
-    """UTC, naive, at the microsecond precision DATETIME(6) keeps, so it round-trips."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class ImageService:

@@ -9,9 +9,9 @@ from PIL import Image
 
 from core.content import ImageContent
 from core.exceptions import ImageNotFound
+from core.ids import canonical_guid
 from core.variants import MEDIA_TYPES, VariantSpec
 from data.variants import VariantRepository
-from service.images.service import canonical_guid
 
 
 def encode_variant(png: bytes, spec: VariantSpec, *, quality: int) -> bytes:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from core.clock import now
 from core.exceptions import GeneratorBusy
 from core.models import GenerationParams, GenerationRequest
 from service.edits.uploads import Uploads
 from service.images.params import check_cost
-from service.images.service import now
 from service.jobs.idempotency import check_owner, key_claim
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
+from core.clock import now
 from core.exceptions import GeneratorBusy, ImageException, JobFinished, RequestAbandoned
 from core.models import GenerationParams, ImageDetail
 from data.jobs import JobRecord
 from data.write import Write
-from service.images.service import now
 from service.jobs.state import Live, Outcome, job_view
 
 logger = logging.getLogger(__name__)

@@ -8,22 +8,24 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from core.clock import now
 from core.cursor import encode_cursor
 from core.exceptions import ImageException, JobFinished, JobNotFound
-from core.jobs import TERMINAL, Job, JobRequest
+from core.ids import canonical_id
+from core.jobs import TERMINAL, Job, JobRequest, outcome_data
 from core.models import GenerationParams, GenerationRequest, ImageDetail
 from data.job_inputs import JobInputRepository
 from data.jobs import JobRecord, MySQLJobRepository
 from service.edits.sources import EditInputs
 from service.edits.uploads import Uploads
 from service.images.params import check_cost
-from service.images.service import ImageService, now
+from service.images.service import ImageService
 from service.jobs.events import JobEvents
 from service.jobs.idempotency import KeyPurger, await_job, check_owner, key_claim
 from service.jobs.intake import JobIntake
 from service.jobs.live_previews import PreviewWatch
 from service.jobs.runner import JobRunner
-from service.jobs.state import Live, WhileQueued, canonical_id, job_view
+from service.jobs.state import Live, WhileQueued, job_view
 from service.webhooks.policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)
@@ -167,8 +169,7 @@ class JobService(JobRunner, JobIntake):
         """The terminal event (unless no stream can be listening), then whoever listens for finished jobs."""
         job = job or self.get(job_id)
         if publish:
-            data = {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")
-            self.events.publish(job.id, job.status, data, final=True)
+            self.events.publish(job.id, job.status, outcome_data(job), final=True)
         for listener in self.on_finish:
             try:
                 listener(job)

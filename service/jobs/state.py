@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.exceptions import ImageException, JobNotFound
+from core.exceptions import ImageException
 from core.jobs import Job, JobError
 from core.models import ImageDetail
 from data.jobs import JobRecord
@@ -70,13 +69,6 @@ class WhileQueued:
     def is_set(self) -> bool:
         left = self.gone is not None and self.gone.is_set() and self.live.started is None
         return left or self.live.cancel.is_set()
-
-
-def canonical_id(job_id: str) -> str:
-    try:
-        return str(uuid.UUID(job_id))
-    except (ValueError, AttributeError, TypeError):
-        raise JobNotFound() from None
 
 
 def job_view(record: JobRecord, live: Live | None, *, position: int | None, images: list[ImageDetail]) -> Job:

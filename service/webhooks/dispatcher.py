@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from standardwebhooks import Webhook
 
+from core.clock import now
 from core.exceptions import ImageException
 from core.jobs import Job
 from data.webhooks import Delivery, WebhookDeliveryRepository
-from service.images.service import now
 from service.webhooks.policy import WebhookPolicy
 
 logger = logging.getLogger(__name__)

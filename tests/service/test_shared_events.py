@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import pytest
 
+from core.clock import now
 from core.models import GenerationParams
 from data.connection import Pool
 from data.job_events import JobEventLog
 from data.jobs import MySQLJobRepository
 from service.distributed import shared_events
 from service.distributed.shared_events import SharedJobEvents
-from service.images.service import now
 from service.jobs.events import KEEP_FINISHED_S
 
 

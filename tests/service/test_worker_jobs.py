@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from core.clock import now
 from core.exceptions import ImageException
 from core.models import GenerationParams
 from service.distributed import row_watch
 from service.distributed.bootstrap import bootstrap_worker
 from service.distributed.execution import DONE, INTERRUPTED, LATER, RAN
 from service.distributed.row_watch import CancelWatch
-from service.images.service import now
 from tests.service.conftest import FakeGenerator
 
 WAIT = 10

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.clock import now
 from core.models import GenerationRequest
 from service.edits.uploads import check_uploads
-from service.images.service import now
 from tests.web.edit_inputs import count_rows, mask_png, noise_png
 
 FAST = {"seed": 7, "steps": 2}

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from core.exceptions import InvalidInput
-from core.jobs import TERMINAL, Job
+from core.jobs import TERMINAL, Job, outcome_data
 from service.jobs.events import JobEvent
 from service.jobs.service import JobService
 from web.deps import JobServiceDep
@@ -46,8 +46,7 @@ def frame(event: JobEvent) -> str:
 
 def terminal_event(job: Job, event_id: int) -> JobEvent:
     """A finished job's last event, built from its row (as ``JobService`` publishes it)."""
-    data = {"detail": job.error.detail} if job.status == "failed" and job.error else job.model_dump(mode="json")
-    return JobEvent(id=event_id, kind=job.status, data=data)
+    return JobEvent(id=event_id, kind=job.status, data=outcome_data(job))
 
 
 async def off_loop(jobs: JobService, call, *args):
