@@ -83,7 +83,7 @@ def request_split(load: Load, server: Server) -> dict:
 
 
 def store_costs(container: Container, image, repeat: int = 30) -> dict:
-    """What ``ImageService`` does per image after the pipeline call, piece by piece."""
+    """What ``ImageGeneration`` does per image after the pipeline call, piece by piece."""
     sampler = container.generator.info.sampler
     detail = detail_for(container, 1)
     png = encode_png(image, detail, sampler=sampler, compress_level=1)

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from core.settings import Settings, get_settings
+from service.assembly import Observers
 from service.bootstrap import bootstrap
 from service.generation.interface import ImageGenerator
 from web import errors, mcp_server
@@ -26,13 +27,13 @@ def _lifespan(generator: ImageGenerator | None) -> Callable[[FastAPI], AbstractA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings, metrics = app.state.settings, app.state.metrics
-        container = bootstrap(settings, generator=generator, on_batch=metrics.observe_batch)
+        observers = Observers(
+            on_batch=metrics.observe_batch, on_job=metrics.observe_job, on_webhook=metrics.observe_webhook
+        )
+        container = bootstrap(settings, generator=generator, observers=observers)
         app.state.container = container
-        container.jobs.on_finish.append(metrics.observe_job)
-        if container.webhooks is not None:
-            container.webhooks.on_outcome.append(metrics.observe_webhook)
         metrics.watch(
-            queue_depth=lambda: container.worker.queue_depth,
+            queue_depth=container.queue_depth,
             images_stored=container.images.count,
             ping=container.images.ping,
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from core.settings import Settings
-from service.bootstrap import Container
+from service.assembly import Container
 from service.images.service import ImageService
 from service.images.variants import VariantService
 from service.jobs.service import JobService

@@ -3,75 +3,81 @@
 from __future__ import annotations
 
 import itertools
-import logging
 
-from core.exceptions import ImageException
 from core.settings import Settings
-from data.init import init_db
 from data.job_events import JobEventLog
 from data.job_leases import JobLeases
-from data.jobs import MySQLJobRepository
-from data.nodes import NodeRepository
-from service.bootstrap import (
+from data.nodes import Node, NodeRepository
+from service.assembly import (
     Container,
-    _webhooks,
+    Observers,
+    batch_queue,
     default_max_batch,
-    generation_worker,
-    image_service,
+    image_generation,
+    job_parts,
+    job_runner,
+    job_service,
+    ready_database,
+    resolver,
+    start_webhooks,
     storage,
     variant_service,
 )
 from service.distributed.celery_app import make_celery
-from service.distributed.cluster import Cluster, generator_info
+from service.distributed.celery_launch import CeleryLauncher
+from service.distributed.cluster import Cluster
 from service.distributed.dispatch import CeleryDispatch
-from service.distributed.execution import WorkerJobs
-from service.distributed.nodes import Heartbeat, identity, lease_s, node_name
-from service.distributed.remote import RemoteInfo, RemoteJobs, RemoteQueue
-from service.distributed.row_watch import ApiPreviews
+from service.distributed.execution import TaskExecution
+from service.distributed.nodes import Heartbeat, RegisteredModel, generator_info, identity, lease_s, node_name
+from service.distributed.row_watch import ApiPreviews, CancelWatch
 from service.distributed.shared_events import SharedJobEvents
 from service.generation.interface import ImageGenerator
 from service.generation.pipeline import load_generator
-
-logger = logging.getLogger(__name__)
+from service.images.service import ImageService
+from service.jobs.state import LiveJobs
 
 PURGE_EVERY_BEATS = 12
 
 
-class _NoGenerator:
-    """An API process's stand-in for the generator: what it knows of the model is the workers' word."""
-
-    def __init__(self, info: RemoteInfo) -> None:
-        self.info = info
-
-
-def _database(settings: Settings) -> None:
-    try:
-        init_db(settings)  # no sweep of the images folder: a worker may be writing into it right now
-    except ImageException as exc:
-        logger.error("database not ready at startup: %s", exc.message)
-
-
-def bootstrap_api(settings: Settings, *, prepare_database: bool = True) -> Container:
+def bootstrap_api(
+    settings: Settings, *, observers: Observers = Observers(), prepare_database: bool = True
+) -> Container:
+    """An API process: no model; jobs go to the broker, and what it knows of the model is the workers' word."""
     pool, store, repository = storage(settings)
     if prepare_database:
-        _database(settings)
-    dispatch, nodes = CeleryDispatch(make_celery(settings)), NodeRepository(pool)
-    info, queue = RemoteInfo(nodes), RemoteQueue(dispatch)
+        ready_database(settings)
+    dispatch, nodes, leases = CeleryDispatch(make_celery(settings)), NodeRepository(pool), JobLeases(pool)
+    images = ImageService(repository)
+    events = SharedJobEvents(JobEventLog(pool))
+    parts = job_parts(settings, pool, images, events=events, progress=events.latest_progress, observers=observers)
+    launcher = CeleryLauncher(
+        dispatch=dispatch,
+        leases=leases,
+        repository=parts.repository,
+        events=events,
+        views=parts.views,
+        announcer=parts.announcer,
+    )
     # The workers' device is not known here: the cost ceiling is the CUDA one unless PIXY_MAX_COST says.
-    images = image_service(settings, repository, queue, info, device="cuda")
-    variants = variant_service(settings, pool, store)
-    jobs = RemoteJobs(dispatch=dispatch, leases=JobLeases(pool), repository=MySQLJobRepository(pool), images=images)
-    jobs.events = SharedJobEvents(JobEventLog(pool))
-    jobs.previews = ApiPreviews(jobs.leases)
-    webhooks = _webhooks(settings, pool, jobs)
+    model = RegisteredModel(nodes)
+    # No job runs in an API process: its registry of running jobs stays empty, and a cancel goes by the row.
+    jobs = job_service(
+        parts, resolver(settings, images, model.current, device="cuda"), launcher, LiveJobs(), ApiPreviews(leases)
+    )
     me = identity(settings, name=node_name(settings, "api"), role="api")
     heartbeat = _heartbeat(nodes, me, settings, chores=[])
-    if webhooks is not None:
-        webhooks.start(missed=jobs.get)
-    cluster = Cluster(dispatch, queue, nodes, within_s=lease_s(settings))
-    generator = _NoGenerator(info)
+    start_webhooks(parts)
     return Container(
-        settings, pool, store, repository, generator, queue, images, variants, jobs, webhooks, cluster, heartbeat
+        settings,
+        pool,
+        store,
+        repository,
+        images,
+        variants=variant_service(settings, pool, store),
+        jobs=jobs,
+        webhooks=parts.webhooks,
+        cluster=Cluster(dispatch, nodes, within_s=lease_s(settings)),
+        heartbeat=heartbeat,
     )
 
 
@@ -81,26 +87,40 @@ def bootstrap_worker(
     generator: ImageGenerator | None = None,
     name: str | None = None,
     prepare_database: bool = True,
+    observers: Observers = Observers(),
 ) -> Container:
     """A GPU worker: the model loaded once (no tiny fallback: a worker without its model must not start)."""
     settings = settings.model_copy(update={"pixy_strict_model": True})
     pool, store, repository = storage(settings)
     if prepare_database:
-        _database(settings)
+        ready_database(settings)
     generator = generator or load_generator(settings)
     # Its Celery slots (one per batch member) submit at once: the queue must hold them all.
-    worker = generation_worker(settings, generator, min_queue=default_max_batch(settings, generator.info.device))
-    images = image_service(settings, repository, worker, generator.info, device=generator.info.device)
+    queue = batch_queue(
+        settings,
+        generator,
+        on_batch=observers.on_batch,
+        min_queue=default_max_batch(settings, generator.info.device),
+    )
+    images = ImageService(repository)
+    leases, live = JobLeases(pool), LiveJobs()
+    events = SharedJobEvents(JobEventLog(pool))
+    parts = job_parts(settings, pool, images, events=events, progress=live.progress, observers=observers)
+    cancels = CancelWatch(leases)
+    runner = job_runner(
+        parts, image_generation(settings, queue, repository, generator), live, previews_wanted=cancels.previews_wanted
+    )
     name = name or node_name(settings, "worker")
-    jobs = WorkerJobs(
-        leases=JobLeases(pool),
+    execution = TaskExecution(
+        leases=leases,
+        repository=parts.repository,
+        runner=runner,
+        cancels=cancels,
+        events=events,
+        announcer=parts.announcer,
         name=name,
         lease_s=lease_s(settings),
-        repository=MySQLJobRepository(pool),
-        images=images,
     )
-    jobs.events = events = SharedJobEvents(JobEventLog(pool))
-    webhooks = _webhooks(settings, pool, jobs)
     me = identity(settings, name=name, role="worker", info={"generator": generator_info(generator.info)})
     beats = itertools.count()
 
@@ -108,13 +128,21 @@ def bootstrap_worker(
         if next(beats) % PURGE_EVERY_BEATS == 0:
             events.purge()
 
-    heartbeat = _heartbeat(NodeRepository(pool), me, settings, chores=[jobs.heartbeat, purge_now_and_then])
-    if webhooks is not None:
-        webhooks.start(missed=jobs.get)
-    container = Container(settings, pool, store, repository, generator, worker, images, None, jobs, webhooks)
-    container.heartbeat = heartbeat
-    return container
+    heartbeat = _heartbeat(NodeRepository(pool), me, settings, chores=[execution.heartbeat, purge_now_and_then])
+    start_webhooks(parts)
+    return Container(
+        settings,
+        pool,
+        store,
+        repository,
+        images,
+        webhooks=parts.webhooks,
+        generator=generator,
+        queue=queue,
+        heartbeat=heartbeat,
+        execution=execution,
+    )
 
 
-def _heartbeat(nodes: NodeRepository, me, settings: Settings, *, chores) -> Heartbeat:
+def _heartbeat(nodes: NodeRepository, me: Node, settings: Settings, *, chores) -> Heartbeat:
     return Heartbeat(nodes, me, every=settings.pixy_heartbeat_s, chores=chores).start()

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from core.exceptions import ImageException
 from data.nodes import NodeRepository
 from service.distributed.celery_app import QUEUE
 from service.distributed.dispatch import CeleryDispatch
-from service.distributed.remote import RemoteQueue
-from service.generation.interface import GeneratorInfo
-
-
-def generator_info(info: GeneratorInfo) -> dict:
-    return asdict(info)
 
 
 class Cluster:
-    def __init__(self, dispatch: CeleryDispatch, queue: RemoteQueue, nodes: NodeRepository, *, within_s: float) -> None:
-        self.dispatch, self.queue, self.nodes, self.within_s = dispatch, queue, nodes, within_s
+    def __init__(self, dispatch: CeleryDispatch, nodes: NodeRepository, *, within_s: float) -> None:
+        self.dispatch, self.nodes, self.within_s = dispatch, nodes, within_s
+        self.queue_depth = 0  # as last read by ``queue_depths`` (a scrape of /metrics, or /ready)
 
     def queue_depths(self) -> dict[str, int | None]:
         """Tasks waiting per queue (blocking: a broker round trip); None for a broker that does not answer."""
-        return {QUEUE: self.queue.refresh()}
+        depth = self.dispatch.queue_depth()
+        self.queue_depth = depth or 0
+        return {QUEUE: depth}
 
     def workers(self) -> list[dict]:
         try:

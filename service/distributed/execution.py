@@ -13,21 +13,39 @@ import logging
 from core.clock import now
 from core.jobs import TERMINAL
 from data.job_leases import JobLeases
-from service.distributed.row_watch import CancelWatch, WorkerPreviews
-from service.jobs.service import MAX_ATTEMPTS, JobService
+from data.jobs import MySQLJobRepository
+from service.distributed.row_watch import CancelWatch
+from service.jobs.launch import MAX_ATTEMPTS
+from service.jobs.runner import JobRunner
 from service.jobs.state import Live
+from service.jobs.views import Announcer
 
 logger = logging.getLogger(__name__)
 
 RAN, DONE, LATER, INTERRUPTED = "ran", "done", "later", "interrupted"
 
 
-class WorkerJobs(JobService):
-    def __init__(self, *, leases: JobLeases, name: str, lease_s: float, **kwargs) -> None:
-        super().__init__(runners=1, **kwargs)
-        self.leases, self.name, self.lease_s = leases, name, lease_s
-        self.cancels = CancelWatch(leases)
-        self.previews = WorkerPreviews(self.cancels)
+class TaskExecution:
+    def __init__(
+        self,
+        *,
+        leases: JobLeases,
+        repository: MySQLJobRepository,
+        runner: JobRunner,
+        cancels: CancelWatch,
+        events,
+        announcer: Announcer,
+        name: str,
+        lease_s: float,
+    ) -> None:
+        self.leases = leases
+        self.repository = repository
+        self.runner = runner
+        self.cancels = cancels
+        self.events = events
+        self.announcer = announcer
+        self.name = name
+        self.lease_s = lease_s
 
     def execute(self, job_id: str) -> str:
         """RAN, DONE (nothing to do), LATER (another worker holds it: ask again) or INTERRUPTED."""
@@ -40,7 +58,7 @@ class WorkerJobs(JobService):
             if state.attempts >= MAX_ATTEMPTS:
                 detail = "the worker running this job stopped, twice; it was not run again"
                 if self.repository.finish(job_id, status="failed", at=now(), error=detail):
-                    self._announce(job_id)
+                    self.announcer.announce(job_id)
                 return DONE
             logger.warning("job %s: its worker %s went silent; running it again", job_id, state.worker)
             self.repository.requeue(job_id)
@@ -48,11 +66,10 @@ class WorkerJobs(JobService):
             return LATER  # claimed by another worker a moment ago, or cancelled: the next look tells
         record = self.repository.get(job_id)
         self.events.publish(job_id, "started")
-        live = Live(n=record.n, steps=record.params.steps, cancel=self.cancels.switch(job_id))
-        with self._lock:
-            self._live[job_id] = live
+        live = Live(n=record.n, steps=record.params.steps, cancel=self.cancels.switch(job_id), claimed=True)
+        self.runner.live.add(job_id, live)
         try:
-            outcome = self._run(job_id, record.params, record.n)
+            outcome = self.runner.run(job_id, record.params, record.n, live)
         finally:
             self.cancels.forget(job_id)
         if outcome.status is None:  # this worker is stopping: the job goes back for another
@@ -61,14 +78,10 @@ class WorkerJobs(JobService):
         return RAN
 
     def running(self) -> list[str]:
-        with self._lock:
-            return list(self._live)
+        return self.runner.live.ids()
 
     def heartbeat(self) -> None:
         self.leases.heartbeat(self.running())
 
-    def _mark_started(self, job_id: str, at) -> bool:
-        return False  # claimed, and its started event sent, before it reached the generator
-
-    def recover(self) -> None:
-        """Nothing to resume: the broker gives back the tasks of jobs that were running."""
+    def close(self) -> None:
+        self.runner.stop()

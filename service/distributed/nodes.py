@@ -11,17 +11,22 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 
 from core.clock import now
-from core.exceptions import ImageException
+from core.exceptions import ImageException, NoWorkers
 from core.settings import Settings
 from data.nodes import Node, NodeRepository
 from data.schema import SCHEMA_VERSION
+from service.generation.interface import GeneratorInfo
+from service.generation.profiles import ModelProfile
 
 logger = logging.getLogger(__name__)
 
+INFO_TTL_S = 5.0
 SHARE_MARK = ".pixy-share"  # a token in the images folder: processes that read the same token share it
 
 
@@ -111,3 +116,28 @@ def node_name(settings: Settings, role: str) -> str:
 def lease_s(settings: Settings) -> float:
     """A worker silent for three heartbeats is taken for dead: its running jobs may run elsewhere."""
     return settings.pixy_heartbeat_s * 3
+
+
+class RegisteredModel:
+    """The model the GPU workers serve, as the newest of them registered it (read anew every few seconds)."""
+
+    def __init__(self, nodes: NodeRepository) -> None:
+        self.nodes = nodes
+        self._info: GeneratorInfo | None = None
+        self._read = 0.0
+
+    def current(self) -> GeneratorInfo:
+        """Before any worker has registered, a generation is refused (503) as ``NoWorkers``."""
+        if self._info is None or time.monotonic() - self._read > INFO_TTL_S:
+            node = self.nodes.latest("worker")
+            if node is None or "generator" not in node.info:
+                raise NoWorkers()
+            info = dict(node.info["generator"])
+            self._info = GeneratorInfo(**info | {"profile": ModelProfile(**info["profile"])})
+            self._read = time.monotonic()
+        return self._info
+
+
+def generator_info(info: GeneratorInfo) -> dict:
+    """What a worker registers of its model, for ``RegisteredModel`` to read back."""
+    return asdict(info)

@@ -14,7 +14,6 @@ from contextlib import contextmanager, suppress
 
 from core.exceptions import ImageException
 from data.job_leases import JobLeases
-from service.jobs.live_previews import PreviewWatch
 
 REFRESH_S = 0.01  # at most one query per this many seconds, however many steps and jobs ask
 WANT_PREVIEWS_S = 600  # a stream's wish for previews lasts this long (a job rarely runs longer)
@@ -82,22 +81,10 @@ class CancelSwitch:
         return self._local.is_set()
 
 
-class WorkerPreviews(PreviewWatch):
-    """A worker makes a job's previews while a stream on any API process wants them."""
-
-    def __init__(self, watch: CancelWatch) -> None:
-        super().__init__()
-        self.watch = watch
-
-    def wanted(self, job_id: str) -> bool:
-        return self.watch.previews_wanted(job_id)
-
-
-class ApiPreviews(PreviewWatch):
-    """An API process's streams say in the job's row that they want previews."""
+class ApiPreviews:
+    """An API process's streams say in the job's row that they want previews (the worker reads it)."""
 
     def __init__(self, leases: JobLeases) -> None:
-        super().__init__()
         self.leases = leases
 
     @contextmanager

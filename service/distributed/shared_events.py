@@ -56,6 +56,14 @@ class SharedJobEvents:
             time.sleep(min(self.poll_s, remaining))
         return found
 
+    def latest_progress(self, job_id: str) -> dict | None:
+        """A running job's progress as its worker last reported it (the worker runs it, not this process)."""
+        reported = self.log.latest(job_id, "progress")
+        if not reported:
+            return None
+        data = json.loads(reported)
+        return {key: data.get(key) for key in ("step", "steps", "progress", "eta_ms")}
+
     def known(self, job_id: str) -> bool:
         return self.log.exists(job_id)
 

@@ -13,9 +13,11 @@ from celery import signals
 
 from core.exceptions import ImageException
 from core.settings import get_settings
-from service.bootstrap import Container, default_max_batch
+from service.assembly import Container, default_max_batch
+from service.distributed.bootstrap import bootstrap_worker
 from service.distributed.celery_app import RUN_JOB, make_celery
-from service.distributed.execution import DONE, LATER, RAN, WorkerJobs
+from service.distributed.execution import DONE, LATER, RAN, TaskExecution
+from service.distributed.preflight import broker_problem, database_problem, peer_problem
 
 logger = logging.getLogger("pixyproxy.worker")
 
@@ -27,8 +29,8 @@ _container: Container | None = None
 
 @app.task(name=RUN_JOB, bind=True, max_retries=None)
 def run_job(self, job_id: str) -> str:
-    jobs: WorkerJobs = _container.jobs
-    outcome = jobs.execute(job_id)
+    execution: TaskExecution = _container.execution
+    outcome = execution.execute(job_id)
     if outcome in (DONE, RAN):
         return outcome
     # Held by a live worker, or this one is stopping: the task comes back after a heartbeat (or at once).
@@ -39,8 +41,6 @@ def start(generator=None, name: str | None = None, prepare_database: bool = True
     """Build this worker's container once (``main`` does before Celery starts; ``worker_init`` otherwise)."""
     global _container
     if _container is None:
-        from service.distributed.bootstrap import bootstrap_worker
-
         _container = bootstrap_worker(settings, generator=generator, name=name, prepare_database=prepare_database)
     return _container
 
@@ -63,8 +63,6 @@ def _refuse(problem: str) -> int:
 
 def main(argv: list[str] | None = None, generator=None) -> int:
     """Check the broker, database, model and peers, then run the Celery worker; one line and exit 2 if not."""
-    from service.distributed.preflight import broker_problem, database_problem, peer_problem
-
     logging.basicConfig(level=settings.pixy_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not settings.distributed:
         return _refuse("PIXY_BROKER_URL is not set: a worker takes its jobs from the broker the API processes use")
@@ -86,7 +84,7 @@ def main(argv: list[str] | None = None, generator=None) -> int:
             "worker",
             f"--concurrency={concurrency}",
             "-n",
-            container.jobs.name,
+            container.execution.name,
             "--without-gossip",
             "--without-mingle",
             "--loglevel",

@@ -46,7 +46,7 @@ class _Job:
         return (p.steps, p.guidance_scale, p.width, p.height, p.mode, p.strength)
 
 
-class GenerationWorker:
+class BatchQueue:
     """Runs generations off the event loop. ``max_queue`` bounds the waiting, not the running."""
 
     def __init__(
@@ -67,9 +67,9 @@ class GenerationWorker:
         self._cond = threading.Condition()
         self._running = 0
         self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="generation-worker", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="generation-batches", daemon=True)
 
-    def start(self) -> GenerationWorker:
+    def start(self) -> BatchQueue:
         self._thread.start()
         return self
 

@@ -11,16 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.exceptions import GenerationFailed, ImageException, InvalidInput, RequestAbandoned
-from core.jobs import TERMINAL
-from core.models import ImageDetail
+from core.exceptions import InvalidInput
 from data.idempotency import KeyClaim, KeyOwner
 
 HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 255
 KEY_TTL = timedelta(hours=24)
 PURGE_EVERY_S = 60.0
-AWAIT_POLL_S = 0.5  # a replay also looks at the row this often: the job may run in another process
 
 
 def _sha256(text: str) -> str:
@@ -74,22 +71,3 @@ class KeyPurger:
                 return
             self._next = time.monotonic() + PURGE_EVERY_S
         self.purge(expired_before=at - KEY_TTL)
-
-
-class KeyJobEnded(ImageException):
-    status_code = 409
-    default_message = "the request with this Idempotency-Key was cancelled; send it with a new key"
-
-
-def await_job(jobs, job_id: str, *, abandoned: threading.Event | None = None) -> list[ImageDetail]:
-    """A synchronous replay: wait for the key's job (maybe still running) and answer as it did."""
-    while (job := jobs.get(job_id)).status not in TERMINAL:
-        if abandoned is not None and abandoned.is_set():
-            raise RequestAbandoned()
-        seen = jobs.events.since(job_id)
-        jobs.events.wait(job_id, seen[-1].id if seen else 0, timeout=AWAIT_POLL_S)
-    if job.status == "succeeded":
-        return job.images
-    if job.status == "failed":
-        raise GenerationFailed(job.error.detail if job.error else None)
-    raise KeyJobEnded()

@@ -45,12 +45,15 @@ class PreviewWatch:
         with self._lock:
             return self._counts[job_id] > 0 if job_id in self._counts else False
 
-    def hook(self, events: JobEvents, job_id: str, index: int) -> Callable[[int, int, Callable[[], Image]], None]:
-        """The worker's ``on_preview`` for image ``index`` of a job: publishes a ``preview`` event when watched."""
 
-        def on_preview(step: int, steps: int, render: Callable[[], Image]) -> None:
-            if self.wanted(job_id):
-                data = {"index": index, "step": step, "steps": steps, "image": jpeg_b64(render())}
-                events.publish(job_id, "preview", data)
+def preview_hook(
+    events: JobEvents, job_id: str, index: int, wanted: Callable[[str], bool]
+) -> Callable[[int, int, Callable[[], Image]], None]:
+    """The batch queue's ``on_preview`` for image ``index`` of a job: a ``preview`` event while one is wanted."""
 
-        return on_preview
+    def on_preview(step: int, steps: int, render: Callable[[], Image]) -> None:
+        if wanted(job_id):
+            data = {"index": index, "step": step, "steps": steps, "image": jpeg_b64(render())}
+            events.publish(job_id, "preview", data)
+
+    return on_preview

@@ -1,16 +1,22 @@
-"""How a job runs: through the image service and worker, to an outcome written with its images."""
+"""How a job runs in this process: through the batch queue, to an outcome written with its images."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 
 from core.clock import now
 from core.exceptions import GeneratorBusy, ImageException, JobFinished, RequestAbandoned
 from core.models import GenerationParams, ImageDetail
-from data.jobs import JobRecord
+from data.jobs import JobRecord, MySQLJobRepository
 from data.write import Write
-from service.jobs.state import Live, Outcome, job_view
+from service.edits.sources import EditInputs
+from service.images.generation import ImageGeneration
+from service.jobs.live_previews import preview_hook
+from service.jobs.state import Live, LiveJobs, Outcome, job_view
+from service.jobs.views import Announcer
 
 logger = logging.getLogger(__name__)
 
@@ -18,18 +24,40 @@ BUSY_RETRY_S = 0.2
 
 
 class JobRunner:
-    """The running half of ``JobService``, which sets the attributes used here."""
+    def __init__(
+        self,
+        *,
+        repository: MySQLJobRepository,
+        generation: ImageGeneration,
+        events,
+        previews_wanted: Callable[[str], bool],
+        inputs: EditInputs,
+        announcer: Announcer,
+        live: LiveJobs,
+    ) -> None:
+        """``previews_wanted(job_id)``: whether a stream (in this process or, through the row, any) wants them."""
+        self.repository = repository
+        self.generation = generation
+        self.events = events
+        self.previews_wanted = previews_wanted
+        self.inputs = inputs
+        self.announcer = announcer
+        self.live = live
+        self._stopping = threading.Event()
 
-    def _run(self, job_id: str, params: GenerationParams, n: int, **options) -> Outcome:
-        live = self._live[job_id]
+    def stop(self) -> None:
+        """Runs still waiting for room give up; their jobs stay unfinished in MySQL for the next start."""
+        self._stopping.set()
+
+    def run(self, job_id: str, params: GenerationParams, n: int, live: Live, **options) -> Outcome:
+        """Run a job registered in ``self.live`` as ``live``; it leaves the registry when its run ends."""
         try:
             outcome = self._generate(job_id, params, n, live, **options)
         except Exception:
             logger.exception("job %s failed outside its contract", job_id)
             outcome = Outcome("failed", error=ImageException())
         finally:
-            with self._lock:
-                self._live.pop(job_id, None)
+            self.live.discard(job_id)
         self._finish(job_id, outcome, live, params)
         if outcome.status:
             self.inputs.discard(job_id, params)  # an edit's uploads, once it has ended
@@ -41,7 +69,7 @@ class JobRunner:
         def started() -> None:
             if live.started is None:
                 live.started, live.started_at = time.monotonic(), now()
-                if live.persisted and self._mark_started(job_id, live.started_at):
+                if live.persisted and not live.claimed and self.repository.start(job_id, at=live.started_at):
                     self.events.publish(job_id, "started")
 
         def progressed() -> None:
@@ -49,7 +77,7 @@ class JobRunner:
                 self.events.publish(job_id, "progress", live.progress())
 
         def hooks_for(i: int):
-            return live.hooks(i, started, progressed, self.previews.hook(self.events, job_id, i))
+            return live.hooks(i, started, progressed, preview_hook(self.events, job_id, i, self.previews_wanted))
 
         ended: list[Write] = []
 
@@ -67,7 +95,7 @@ class JobRunner:
                 return Outcome("cancelled", error=RequestAbandoned())
             try:
                 # Resolved and checked when the job was accepted: its stored params are final.
-                details = self.images.generate(
+                details = self.generation.generate(
                     params, n=n, abandoned=abandoned, hooks_for=hooks_for, also=end, sources=sources
                 )
             except GeneratorBusy as exc:
@@ -84,10 +112,6 @@ class JobRunner:
             return Outcome("succeeded", details=details, written=ended[-1] if ended else None)
         # Shutting down: the job stays unfinished in MySQL and resumes at the next start.
         return Outcome(None, error=GeneratorBusy("the service is shutting down"))
-
-    def _mark_started(self, job_id: str, at) -> bool:
-        """queued -> running in the row; False when a cancel got there first."""
-        return self.repository.start(job_id, at=at)
 
     def _succeeded(self, job_id: str, live: Live, params: GenerationParams, details: list[ImageDetail]) -> Write:
         """The job's end, for its images' transaction: a crash can never store them without ending the job."""
@@ -117,8 +141,8 @@ class JobRunner:
         if not ended:
             return
         if live.persisted:
-            self._announce(job_id)
+            self.announcer.announce(job_id)
             return
         # No stream can be following it: the finished Job is built from memory, for the listeners only.
         record = JobRecord(0, job_id, outcome.status, params, live.n, 1, images=images, error=error, **live.times)
-        self._announce(job_id, job_view(record, None, position=None, images=outcome.details), publish=False)
+        self.announcer.announce(job_id, job_view(record, None, position=None, images=outcome.details), publish=False)

@@ -26,6 +26,8 @@ class Live:
     started: float | None = None
     # False for a synchronous job without an Idempotency-Key: its one row is written when it ends.
     persisted: bool = True
+    # True when its row was claimed (running, its started event sent) before it reached the generator.
+    claimed: bool = False
     created_at: datetime | None = None
     started_at: datetime | None = None
     times: dict = field(default_factory=dict)
@@ -71,12 +73,45 @@ class WhileQueued:
         return left or self.live.cancel.is_set()
 
 
-def job_view(record: JobRecord, live: Live | None, *, position: int | None, images: list[ImageDetail]) -> Job:
-    """The Job a client sees: the row, with this process's live progress while it runs the job."""
+class LiveJobs:
+    """The jobs this process runs now, by id: what cancels them and what they have done so far."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, Live] = {}
+        self._lock = threading.Lock()
+
+    def add(self, job_id: str, live: Live) -> Live:
+        with self._lock:
+            self._live[job_id] = live
+        return live
+
+    def get(self, job_id: str) -> Live | None:
+        with self._lock:
+            return self._live.get(job_id)
+
+    def discard(self, job_id: str) -> None:
+        with self._lock:
+            self._live.pop(job_id, None)
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._live)
+
+    def cancel(self, job_id: str) -> None:
+        """Stop the job at its next step, if it runs here (elsewhere its row's mark stops it)."""
+        if (live := self.get(job_id)) is not None:
+            live.cancel.set()
+
+    def progress(self, job_id: str) -> dict | None:
+        live = self.get(job_id)
+        return live.progress() if live is not None else None
+
+
+def job_view(record: JobRecord, progress: dict | None, *, position: int | None, images: list[ImageDetail]) -> Job:
+    """The Job a client sees: the row, with its progress while it runs (``Live.progress()``'s fields)."""
     steps = record.params.steps * record.n
-    progress = {"step": steps if record.status == "succeeded" else 0, "steps": steps, "eta_ms": None}
-    if live is not None:
-        progress = live.progress()
+    if progress is None:
+        progress = {"step": steps if record.status == "succeeded" else 0, "steps": steps, "eta_ms": None}
     step = progress["step"]
     return Job(
         id=record.id,

@@ -42,6 +42,7 @@ class WebhookDispatcher:
         timeout: float,
         retry_base: float,
         retry_for: float,
+        on_outcome: list[Callable[[str], None]] | None = None,
     ) -> None:
         self.deliveries = deliveries
         self.policy = policy
@@ -56,7 +57,7 @@ class WebhookDispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Called with "delivered", "retried" or "failed" after each attempt (the /metrics counter).
-        self.on_outcome: list[Callable[[str], None]] = []
+        self.on_outcome: list[Callable[[str], None]] = list(on_outcome or [])
 
     def job_finished(self, job: Job) -> None:
         """``JobService.on_finish`` listener: record the delivery, then wake the sender."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from core.models import GenerationParams
-from service.generation.batching import GenerationWorker, Hooks
+from service.generation.batching import BatchQueue, Hooks
 
 
 def params(seed: int) -> GenerationParams:
@@ -16,7 +16,7 @@ def params(seed: int) -> GenerationParams:
 
 def run_batch(generator, *, cancel_second_after_step: int | None) -> list:
     """Two generations that share one pipeline call; the second may be cancelled midway."""
-    worker = GenerationWorker(generator, max_queue=4, max_batch=2)
+    worker = BatchQueue(generator, max_queue=4, max_batch=2)
     cancel = threading.Event()
 
     def on_step(step: int, steps: int) -> None:

@@ -10,15 +10,14 @@ from dataclasses import replace
 import pytest
 
 from core.exceptions import GenerationFailed, InvalidInput, RequestAbandoned
-from service.images.service import ImageService
+from tests.service.image_path import ImagePath
 
 WAIT = 5
 
 
 @pytest.fixture
-def service(repository, generator, limits, make_worker) -> ImageService:
-    worker = make_worker(max_queue=8)
-    return ImageService(repository=repository, worker=worker, info=generator.info, limits=limits, timeout=WAIT)
+def service(image_path) -> ImagePath:
+    return image_path(max_queue=8, timeout=WAIT)
 
 
 def test_n_images_are_stored_in_one_write(service, repository):
@@ -32,14 +31,14 @@ def test_when_the_third_of_four_fails_nothing_is_stored(service, generator, repo
     with pytest.raises(GenerationFailed):
         service.create_many({"prompt": "four boats"}, n=4)
     assert repository.calls == [] and repository.images == {}
-    assert service.worker.submit(service.resolve({"prompt": "next"})).result(timeout=WAIT)
+    assert service.queue.submit(service.resolve({"prompt": "next"})).result(timeout=WAIT)
 
 
 @pytest.mark.parametrize(("n", "steps", "side", "allowed"), [(1, 20, 512, True), (2, 20, 512, False)])
 def test_steps_times_megapixels_times_n_over_the_ceiling_is_refused_naming_cost(
     service, generator, repository, n, steps, side, allowed
 ):
-    service.limits = replace(service.limits, max_cost=6.0)
+    service.resolver.limits = replace(service.resolver.limits, max_cost=6.0)
     body = {"prompt": "a wide field", "steps": steps, "width": side, "height": side}
     if allowed:
         assert len(service.create_many(body, n=n)) == n
@@ -64,10 +63,10 @@ def test_an_abandoned_queued_request_never_runs_and_frees_its_place(service, gen
         running = pool.submit(service.create, {"prompt": "first"})
         assert generator.started.wait(WAIT)
         abandoned = pool.submit(service.create, {"prompt": "abandoned"}, abandoned=gone)
-        wait_for(lambda: service.worker.queue_depth == 1)
+        wait_for(lambda: service.queue.queue_depth == 1)
         gone.set()
         assert isinstance(abandoned.exception(timeout=WAIT), RequestAbandoned)
-        assert service.worker.queue_depth == 0
+        assert service.queue.queue_depth == 0
         generator.gate.set()
         assert running.result(timeout=WAIT).prompt == "first"
     assert [[p.prompt for p in batch] for batch in generator.batches] == [["first"]]

@@ -12,10 +12,10 @@ from core.exceptions import InvalidInput
 from core.models import GenerationParams
 from service.edits.sources import fit_size
 from service.edits.uploads import check_uploads, open_checked
-from service.generation.batching import GenerationWorker, Hooks
+from service.generation.batching import BatchQueue, Hooks
 from service.generation.interface import EditSource
 from service.images.params import Limits
-from tests.service.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 
 LIMITS = Limits(max_steps=50, max_side=2048, max_pixels=1536 * 1536, max_guidance=20.0, max_prompt_chars=100)
 
@@ -108,7 +108,7 @@ class EditingFake(FakeGenerator):
 def test_the_worker_batches_only_edits_of_one_kind_and_strength():
     generator = EditingFake()
     generator.gate.clear()
-    worker = GenerationWorker(generator, max_queue=8, max_batch=8).start()
+    worker = BatchQueue(generator, max_queue=8, max_batch=8).start()
     blocker = worker.submit(params(strength=None))
     assert generator.started.wait(5)
     kinds = [None, 0.5, 0.5, 0.7, "mask"]

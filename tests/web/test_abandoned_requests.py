@@ -49,7 +49,7 @@ def post_then_leave(app, path: str, body: dict, *, leave_when) -> list[int]:
 )
 def test_a_queued_request_whose_client_left_never_runs_and_stores_nothing(make_held_client, path, body):
     held = make_held_client()
-    worker = held.client.app.state.container.worker
+    worker = held.client.app.state.container.queue
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(held.client.post, "/image/", json={"prompt": "first"} | TINY)
         held.wait_until_running()
@@ -86,7 +86,7 @@ STREAM = {"prompt": "streamed", "stream": True, "size": "64x64"}
 
 def test_an_openai_stream_dropped_while_its_job_is_queued_cancels_the_job(make_held_client):
     held = make_held_client()
-    worker = held.client.app.state.container.worker
+    worker = held.client.app.state.container.queue
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(held.client.post, "/image/", json={"prompt": "first"} | TINY)
         held.wait_until_running()

@@ -159,9 +159,9 @@ def test_a_queued_edit_runs_after_a_restart_from_what_mysql_kept(make_client, ra
     container = first.app.state.container
     uploads = check_uploads([("image", noise_png(64, 64))], ("mask", mask_png(64, 64)), max_pixels=10**6)
     request = GenerationRequest(prompt="after the restart", seed=4, steps=2)
-    params = container.images.resolve(request, uploads=uploads)
+    params = container.jobs.intake.resolver.resolve(request, uploads=uploads)
     job_id = str(uuid.uuid4())
-    inputs = container.jobs.inputs.writes(job_id, uploads, params)
+    inputs = container.jobs.intake.inputs.writes(job_id, uploads, params)
     container.jobs.repository.add(job_id, params, n=1, created_at=now(), inputs=inputs)
     first.__exit__(None, None, None)
     assert count_rows(raw)["job_inputs"] == 2

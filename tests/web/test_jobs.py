@@ -152,7 +152,7 @@ def test_a_running_job_cancelled_stops_at_its_next_step_and_stores_nothing(step_
 def finished_jobs(client, statuses: list[str]) -> list[str]:
     """Jobs already ended with these statuses, written through the app's repository; ids newest first."""
     jobs = client.app.state.container.jobs
-    params = jobs.images.resolve({"prompt": "paged", "steps": 1})
+    params = jobs.intake.resolver.resolve({"prompt": "paged", "steps": 1})
     ids = []
     for status in statuses:
         at = datetime.now(UTC).replace(tzinfo=None)

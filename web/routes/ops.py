@@ -33,7 +33,7 @@ async def ready(container: ContainerDep, registry: MetricsDep, settings: Setting
         "device": info.device,
         "dtype": info.dtype,
         "fallback": info.fallback,
-        "queue_depth": container.worker.queue_depth,
+        "queue_depth": container.queue_depth(),
     }
     return JSONResponse(body, status_code=200 if database else 503)
 

@@ -1,4 +1,4 @@
-"""WorkerJobs.execute against the real MySQL: a task's job runs once, however often, and on whichever worker.
+"""TaskExecution.execute against the real MySQL: a task's job runs once, however often, and on whichever worker.
 
 Workers are built by ``bootstrap_worker`` itself, around the fake generator (no Celery: ``execute`` is
 what a ``run_job`` task calls). Heartbeats are set to a minute, so no beat refreshes a lease mid-test.
@@ -20,7 +20,7 @@ from service.distributed import row_watch
 from service.distributed.bootstrap import bootstrap_worker
 from service.distributed.execution import DONE, INTERRUPTED, LATER, RAN
 from service.distributed.row_watch import CancelWatch
-from tests.service.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 
 WAIT = 10
 
@@ -44,7 +44,7 @@ def make_worker(worker_settings):
         settings = worker_settings.model_copy(update={"pixy_worker_name": name})
         container = bootstrap_worker(settings, generator=generator)
         containers.append((container, generator))
-        return container.jobs, generator
+        return container.execution, generator
 
     yield build
     for container, generator in containers:

@@ -8,7 +8,7 @@ from standardwebhooks import Webhook
 
 from service.bootstrap import bootstrap
 from tests.conftest import make_settings, outside_connection
-from tests.service.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 from tests.webhook_receiver import SECRET, Receiver
 
 

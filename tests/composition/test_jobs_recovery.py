@@ -10,7 +10,7 @@ from core.models import GenerationParams
 from data.connection import Pool
 from data.jobs import MySQLJobRepository
 from service.bootstrap import bootstrap
-from tests.service.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 
 PARAMS = GenerationParams(
     prompt="left over", negative_prompt="", seed=5, steps=3, guidance_scale=2.5, width=96, height=160

@@ -1,0 +1,78 @@
+"""How an API process of the distributed mode starts a job: a task on the broker, for a GPU worker to run."""
+
+from __future__ import annotations
+
+import threading
+
+from core.clock import now
+from core.exceptions import BrokerUnavailable, RequestAbandoned
+from core.models import GenerationParams, ImageDetail
+from data.job_leases import JobLeases
+from data.jobs import MySQLJobRepository
+from service.distributed.dispatch import CeleryDispatch
+from service.jobs.intake import Accepted
+from service.jobs.views import Announcer, JobViews
+
+LEFT_POLL_S = 0.5
+
+
+class CeleryLauncher:
+    write_row = True  # the worker that takes the task reads the job from its row
+
+    def __init__(
+        self,
+        *,
+        dispatch: CeleryDispatch,
+        leases: JobLeases,
+        repository: MySQLJobRepository,
+        events,
+        views: JobViews,
+        announcer: Announcer,
+    ) -> None:
+        self.dispatch = dispatch
+        self.leases = leases
+        self.repository = repository
+        self.events = events
+        self.views = views
+        self.announcer = announcer
+        self._stopping = threading.Event()
+
+    def full(self) -> bool:
+        return False  # the broker's queue is not bounded here: workers take tasks as they can
+
+    def launch(self, job_id: str, params: GenerationParams, n: int, *, abandoned: threading.Event | None) -> None:
+        try:
+            self.dispatch.enqueue(job_id)
+        except BrokerUnavailable:
+            self.leases.withdraw(job_id)  # the client hears 503: no row may say this job is queued
+            raise
+        if abandoned is not None:  # a streaming client: if it leaves while the job is queued, the job is dropped
+            threading.Thread(target=self._drop_if_left, args=(job_id, abandoned), daemon=True).start()
+
+    def run(self, accepted: Accepted, *, abandoned: threading.Event | None) -> list[ImageDetail]:
+        """Sent to the broker and awaited here while a worker runs it."""
+        job_id = accepted.job_id
+        self.events.publish(job_id, "queued", {"position": 0})
+        self.launch(job_id, accepted.params, accepted.n, abandoned=None)
+        try:
+            return self.views.wait(job_id, abandoned=abandoned)
+        except RequestAbandoned:
+            # The client left: a job still queued is dropped; a running one finishes and is stored.
+            self._drop(job_id)
+            raise
+
+    def close(self) -> None:
+        self._stopping.set()
+
+    def _drop(self, job_id: str) -> None:
+        if self.leases.cancel_queued(job_id, at=now()):
+            self.announcer.announce(job_id)
+
+    def _drop_if_left(self, job_id: str, abandoned: threading.Event) -> None:
+        while not self._stopping.is_set():
+            if abandoned.wait(LEFT_POLL_S):
+                self._drop(job_id)
+                return
+            record = self.repository.get(job_id)
+            if record is None or record.status != "queued":
+                return  # running or over: it finishes and is stored whatever the client does
