@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from data.connection import Pool
+from data.job_inputs import DELETE_INPUTS
 
 # Heartbeats use the database's clock, so workers on hosts whose clocks disagree still agree on a lease.
 CLAIM = (
@@ -26,8 +27,6 @@ WANT_PREVIEWS = (
     "WHERE id = %(id)s AND status IN ('queued', 'running')"
 )
 CANCEL_QUEUED = "UPDATE jobs SET status = 'cancelled', finished_at = %(at)s WHERE id = %(id)s AND status = 'queued'"
-# A job whose task never reached the broker: the client got a 503 and nothing else may remain of it.
-WITHDRAW = "DELETE FROM jobs WHERE id = %(id)s AND status = 'queued'"
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,12 @@ class JobLeases:
         self._update(WANT_PREVIEWS, {"id": job_id, "for_s": for_s})
 
     def cancel_queued(self, job_id: str, *, at: datetime) -> bool:
-        """Cancel a job only if no worker has started it (a synchronous client left)."""
-        return self._update(CANCEL_QUEUED, {"id": job_id, "at": at}) > 0
-
-    def withdraw(self, job_id: str) -> bool:
-        return self._update(WITHDRAW, {"id": job_id})
+        """Cancel a job only if no worker has started it (a synchronous client left); its uploads go with it."""
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            cancelled = cur.execute(CANCEL_QUEUED, {"id": job_id, "at": at}) > 0
+            if cancelled:
+                cur.execute(DELETE_INPUTS, {"job_id": job_id})
+        return cancelled
 
     def _update(self, sql: str, row: dict) -> int:
         with self.pool.transaction() as conn, conn.cursor() as cur:

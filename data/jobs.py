@@ -9,6 +9,7 @@ from datetime import datetime
 from core.models import GenerationParams
 from data.connection import Pool
 from data.idempotency import KeyClaim, KeyOwner, claim_key, purge_expired
+from data.job_inputs import DELETE_INPUTS
 from data.job_pages import count_query, page_query
 from data.write import Write
 
@@ -30,6 +31,8 @@ START_JOB = (
     "WHERE id = %(id)s AND status = 'queued'"
 )
 REQUEUE_JOB = "UPDATE jobs SET status = 'queued' WHERE id = %(id)s AND status = 'running'"
+# Its key and uploads go with it (ON DELETE CASCADE).
+WITHDRAW = "DELETE FROM jobs WHERE id = %(id)s AND status = 'queued'"
 FINISH_JOB = (
     "UPDATE jobs SET status = %(status)s, images = %(images)s, error = %(error)s, finished_at = %(at)s "
     "WHERE id = %(id)s AND status IN ('queued', 'running')"
@@ -152,9 +155,19 @@ class MySQLJobRepository:
     def finish(
         self, job_id: str, *, status: str, at: datetime, images: list[str] | None = None, error: str | None = None
     ) -> bool:
-        """Set a terminal status once; False when the job had finished already (a cancel won the race)."""
+        """Set a terminal status once, and drop an edit's uploads with it; False when the job had finished
+        already (a cancel won the race)."""
         row = {"id": job_id, "status": status, "at": at, "images": json.dumps(images or []), "error": error}
-        return self._update(FINISH_JOB, row)
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            ended = cur.execute(FINISH_JOB, row) > 0
+            if ended:
+                cur.execute(DELETE_INPUTS, {"job_id": job_id})
+        return ended
+
+    def withdraw(self, job_id: str) -> bool:
+        """Delete a job that never started, with its key and uploads: the client heard a 503, so nothing of
+        the request may remain (its Idempotency-Key is free for the retry)."""
+        return self._update(WITHDRAW, {"id": job_id})
 
     def _update(self, sql: str, row: dict) -> bool:
         with self.pool.transaction() as conn, conn.cursor() as cur:

@@ -44,7 +44,7 @@ class CeleryLauncher:
         try:
             self.dispatch.enqueue(job_id)
         except BrokerUnavailable:
-            self.leases.withdraw(job_id)  # the client hears 503: no row may say this job is queued
+            self.repository.withdraw(job_id)  # the client hears 503: no row may say this job is queued
             raise
         if abandoned is not None:  # a streaming client: if it leaves while the job is queued, the job is dropped
             threading.Thread(target=self._drop_if_left, args=(job_id, abandoned), daemon=True).start()
@@ -57,8 +57,10 @@ class CeleryLauncher:
         try:
             return self.views.wait(job_id, abandoned=abandoned)
         except RequestAbandoned:
-            # The client left: a job still queued is dropped; a running one finishes and is stored.
-            self._drop(job_id)
+            # The client left: a job still queued is dropped (unless its key's retry will ask for it); a running
+            # one finishes and is stored.
+            if not accepted.keyed:
+                self._drop(job_id)
             raise
 
     def close(self) -> None:
