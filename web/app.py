@@ -76,8 +76,15 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE", "HEAD"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
-            expose_headers=["X-Request-ID", "X-Total-Count", "Link", "ETag", "Retry-After"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "If-None-Match",
+                "Idempotency-Key",
+                "Last-Event-ID",
+            ],
+            expose_headers=["X-Request-ID", "X-Total-Count", "Link", "ETag", "Retry-After", "Location"],
         )
     # Outermost, so requests refused before routing (404, 405, 413) are logged and answered in JSON too.
     app.add_middleware(RequestLogMiddleware, on_error=errors.error_app, on_finish=app.state.metrics.observe_request)
