@@ -117,8 +117,9 @@ class JobService:
         if job.status in TERMINAL:
             raise JobFinished()
         self.live.cancel(job.id)
-        if self.repository.finish(job.id, status="cancelled", at=now()):
-            self.announcer.announce(job.id)
+        if not self.repository.finish(job.id, status="cancelled", at=now()):
+            raise JobFinished()  # it ended between the read and the write: its own outcome stands
+        self.announcer.announce(job.id)
         return self.get(job.id)
 
     def close(self) -> None:
