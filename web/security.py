@@ -30,6 +30,11 @@ def _presented(headers: Headers) -> str | None:
     return headers.get("x-api-key")
 
 
+def holds_key(headers: Headers, settings: Settings) -> bool:
+    """Whether the request may see what keys guard: it holds a valid key, or no keys are set."""
+    return not settings.api_keys or key_matches(_presented(headers), settings.api_keys)
+
+
 def key_matches(presented: str | None, keys: list[str]) -> bool:
     """Compare against every key in constant time, so timing tells nothing of which matched."""
     candidate = (presented or "").encode()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from web.deps import ContainerDep, MetricsDep, SettingsDep
+from web.security import holds_key
 
 router = APIRouter(tags=["operations"])
 
@@ -19,14 +20,30 @@ async def health() -> dict:
     return {"status": "ok"}
 
 
+# What only a key holder sees: how the deployment is built and how busy it is.
+DETAILS = ("device", "dtype", "queue_depth", "worker_nodes", "queues")
+
+
 @router.get("/ready")
-async def ready(container: ContainerDep, registry: MetricsDep, settings: SettingsDep) -> JSONResponse:
-    """Readiness: MySQL answers within PIXY_READY_TIMEOUT and the model is loaded."""
+async def ready(request: Request, container: ContainerDep, registry: MetricsDep, settings: SettingsDep) -> JSONResponse:
+    """Readiness: MySQL answers within PIXY_READY_TIMEOUT and the model is loaded.
+
+    It answers without a key (load balancers probe it); with keys set, the devices, worker names and queue
+    depths only to a key holder."""
     database = await registry.database_answers(settings.pixy_ready_timeout)
     if container.cluster is not None:
-        return await _ready_distributed(container, database, settings.pixy_model)
+        body = await _ready_distributed(container, database, settings.pixy_model)
+    else:
+        body = _ready_here(container, database)
+    status_code = 200 if body["status"] == "ready" else 503
+    if not holds_key(request.headers, settings):
+        body = {key: value for key, value in body.items() if key not in DETAILS}
+    return JSONResponse(body, status_code=status_code)
+
+
+def _ready_here(container, database: bool) -> dict:
     info = container.generator.info
-    body = {
+    return {
         "status": "ready" if database else "not ready",
         "database": database,
         "model": info.model,
@@ -35,15 +52,14 @@ async def ready(container: ContainerDep, registry: MetricsDep, settings: Setting
         "fallback": info.fallback,
         "queue_depth": container.queue_depth(),
     }
-    return JSONResponse(body, status_code=200 if database else 503)
 
 
-async def _ready_distributed(container, database: bool, model: str) -> JSONResponse:
+async def _ready_distributed(container, database: bool, model: str) -> dict:
     """An API process of the distributed mode: ready when MySQL and the broker answer (workers may come later)."""
     cluster = await run_in_threadpool(container.cluster.status)
     ready = database and cluster["broker"]
     body = {"status": "ready" if ready else "not ready", "mode": "distributed", "database": database, "model": model}
-    return JSONResponse(body | cluster, status_code=200 if ready else 503)
+    return body | cluster
 
 
 @router.get("/metrics")
