@@ -28,6 +28,8 @@ class Accepted:
     n: int
     persisted: bool  # its row is written (else it is written once, at its end)
     earlier: str | None = None  # an Idempotency-Key's earlier job, to answer instead
+    # Under an Idempotency-Key: the client that leaves will retry, so the job runs whatever it does.
+    keyed: bool = False
 
 
 class JobIntake:
@@ -102,5 +104,5 @@ class JobIntake:
             self.keys.now_and_then(now())
             check_owner(owner, key)
             if owner.job_id != job_id:  # the key's own job: the caller answers with it
-                return Accepted(job_id, params, n, persisted=True, earlier=owner.job_id)
-        return Accepted(job_id, params, n, persisted=True)
+                return Accepted(job_id, params, n, persisted=True, earlier=owner.job_id, keyed=True)
+        return Accepted(job_id, params, n, persisted=True, keyed=key is not None)

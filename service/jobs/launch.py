@@ -67,7 +67,8 @@ class LocalLauncher:
         self.runner.live.add(job_id, live)
         if live.persisted:  # without a key no stream can know this job's id: its events would go unheard
             self.events.publish(job_id, "queued", {"position": 0})
-        outcome = self.runner.run(job_id, params, n, live, abandoned=WhileQueued(abandoned, live), retry_busy=False)
+        gone = None if accepted.keyed else abandoned
+        outcome = self.runner.run(job_id, params, n, live, abandoned=WhileQueued(gone, live), retry_busy=False)
         if outcome.error is not None:
             raise outcome.error
         return outcome.details

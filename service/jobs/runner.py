@@ -21,6 +21,7 @@ from service.jobs.views import Announcer
 logger = logging.getLogger(__name__)
 
 BUSY_RETRY_S = 0.2
+REFUSED = "refused"  # a synchronous job that found no room: withdrawn, as if never accepted
 
 
 class JobRunner:
@@ -100,7 +101,7 @@ class JobRunner:
                 )
             except GeneratorBusy as exc:
                 if not retry_busy:
-                    return Outcome("failed", error=exc)
+                    return Outcome(REFUSED, error=exc)
                 self._stopping.wait(BUSY_RETRY_S)  # the queue is shared with /image/: wait for room
                 continue
             except RequestAbandoned as exc:
@@ -125,6 +126,10 @@ class JobRunner:
 
     def _finish(self, job_id: str, outcome: Outcome, live: Live, params: GenerationParams) -> None:
         if not outcome.status:
+            return
+        if outcome.status == REFUSED:  # the client hears a 503 and may retry, with the same key
+            if live.persisted:
+                self.repository.withdraw(job_id)
             return
         images = [detail.guid for detail in outcome.details]
         error = outcome.error.message if outcome.status == "failed" and outcome.error else None

@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.asgi import post_scope
+from tests.web.asgi import post_then_leave
 from tests.web.test_jobs import StepHeldGenerator
 from web.app import create_app
 
 TINY = {"steps": 1, "width": 64, "height": 64}
-
-
-def post_then_leave(app, path: str, body: dict, *, leave_when) -> list[int]:
-    """POST straight to the ASGI app as a client that disconnects once ``leave_when()`` holds.
-
-    Returns the statuses the app sent (the server would drop them: no one is listening).
-    """
-    sent_body = False
-    statuses: list[int] = []
-
-    async def receive():
-        nonlocal sent_body
-        if not sent_body:
-            sent_body = True
-            return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
-        while not leave_when():
-            await asyncio.sleep(0.02)
-        return {"type": "http.disconnect"}
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
-    scope = post_scope(path)
-    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=30))
-    return statuses
 
 
 @pytest.mark.parametrize(
