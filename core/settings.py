@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     pixy_worker_name: str = ""  # a worker's node name; empty: pixy-<pid>@<host>
     # Workers say every this many seconds that they are alive and still run their jobs; 3x silence is death.
     pixy_heartbeat_s: float = Field(default=5.0, gt=0)
+    # A job accepted this long ago whose task may be lost (a crash before the publish, a broker that lost its
+    # queue) is sent again by one API process's sweep; a duplicate task is harmless (the row decides who runs).
+    pixy_stranded_after_s: float = Field(default=60.0, gt=0)
     # Redis only: an unacknowledged task returns to the queue after this long (a dead worker's task).
     pixy_redis_visibility_timeout: int = Field(default=120, ge=10)
 

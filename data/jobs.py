@@ -31,6 +31,15 @@ START_JOB = (
     "WHERE id = %(id)s AND status = 'queued'"
 )
 REQUEUE_JOB = "UPDATE jobs SET status = 'queued' WHERE id = %(id)s AND status = 'running'"
+# Jobs whose task may be lost: queued (or running, with a silent worker) since before a moment, and not sent
+# again since. A crash between the row's commit and the publish, or a broker that lost its queue, leaves them.
+SELECT_STRANDED = (
+    "SELECT id FROM jobs WHERE status IN ('queued', 'running') AND "
+    "COALESCE(republished_at, created_at) < %(before)s AND "
+    "(status = 'queued' OR heartbeat_at IS NULL OR heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL %(lease_ms)s * 1000 "
+    "MICROSECOND) ORDER BY seq LIMIT %(limit)s"
+)
+MARK_REPUBLISHED = "UPDATE jobs SET republished_at = %(at)s WHERE id IN %(ids)s"
 # Its key and uploads go with it (ON DELETE CASCADE).
 WITHDRAW = "DELETE FROM jobs WHERE id = %(id)s AND status = 'queued'"
 FINISH_JOB = (
@@ -163,6 +172,17 @@ class MySQLJobRepository:
             if ended:
                 cur.execute(DELETE_INPUTS, {"job_id": job_id})
         return ended
+
+    def stranded(self, *, before: datetime, lease_s: float, limit: int) -> list[str]:
+        """Unfinished jobs last sent before ``before`` whose task may be lost (oldest first)."""
+        row = {"before": before, "lease_ms": int(lease_s * 1000), "limit": limit}
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(SELECT_STRANDED, row)
+            return [found["id"] for found in cur.fetchall()]
+
+    def mark_republished(self, job_ids: list[str], *, at: datetime) -> None:
+        if job_ids:
+            self._update(MARK_REPUBLISHED, {"ids": tuple(job_ids), "at": at})
 
     def withdraw(self, job_id: str) -> bool:
         """Delete a job that never started, with its key and uploads: the client heard a 503, so nothing of

@@ -152,6 +152,17 @@ CREATE TABLE IF NOT EXISTS job_inputs (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 
+# Chores that one process of a deployment runs at a time (the stranded-jobs sweep, pruning): whoever holds
+# a chore's row until a time still to come runs it; the database's clock decides.
+CREATE_CHORE_LEASES = """
+CREATE TABLE IF NOT EXISTS chore_leases (
+    name VARCHAR(64) NOT NULL,
+    holder VARCHAR(191) NOT NULL,
+    until DATETIME(6) NOT NULL,
+    PRIMARY KEY (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+"""
+
 # Columns added after a table first shipped, for databases created before them; each is idempotent.
 MIGRATIONS = (
     "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS webhook_url VARCHAR(2048) NULL",
@@ -163,10 +174,12 @@ MIGRATIONS = (
     # Edits: the stored image an img2img started from, and the strength of every edit.
     "ALTER TABLE images ADD COLUMN IF NOT EXISTS init_image CHAR(36) NULL",
     "ALTER TABLE images ADD COLUMN IF NOT EXISTS strength DOUBLE NULL",
+    # Distributed mode: when the stranded-jobs sweep last sent a job's task again.
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS republished_at DATETIME(6) NULL",
 )
 
 # Bumped with every change above; API processes and workers of another version refuse to run together.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TRIGGERS = {
     "images_count_insert": (
@@ -196,4 +209,5 @@ TABLES = (
     CREATE_JOB_EVENTS,
     CREATE_NODES,
     CREATE_JOB_INPUTS,
+    CREATE_CHORE_LEASES,
 )

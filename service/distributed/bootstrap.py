@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from core.settings import Settings
+from data.chores import ChoreLeases
 from data.job_events import JobEventLog
 from data.job_leases import JobLeases
 from data.nodes import Node, NodeRepository
@@ -29,6 +30,7 @@ from service.distributed.cluster import Cluster
 from service.distributed.dispatch import CeleryDispatch
 from service.distributed.execution import TaskExecution
 from service.distributed.nodes import Heartbeat, RegisteredModel, generator_info, identity, lease_s, node_name
+from service.distributed.recovery import StrandedJobs
 from service.distributed.row_watch import ApiPreviews, CancelWatch
 from service.distributed.shared_events import SharedJobEvents
 from service.generation.interface import ImageGenerator
@@ -65,7 +67,16 @@ def bootstrap_api(
         parts, resolver(settings, images, model.current, device="cuda"), launcher, LiveJobs(), ApiPreviews(leases)
     )
     me = identity(settings, name=node_name(settings, "api"), role="api")
-    heartbeat = _heartbeat(nodes, me, settings, chores=[])
+    stranded = StrandedJobs(
+        repository=parts.repository,
+        chores=ChoreLeases(pool),
+        dispatch=dispatch,
+        holder=me.name,
+        stranded_after_s=settings.pixy_stranded_after_s,
+        lease_s=lease_s(settings),
+        every_s=settings.pixy_heartbeat_s,
+    )
+    heartbeat = _heartbeat(nodes, me, settings, chores=[stranded.sweep])
     start_webhooks(parts)
     return Container(
         settings,
