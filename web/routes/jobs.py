@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
 from core.cursor import decode_cursor
 from core.jobs import Job, JobRequest, JobStatus
 from web.deps import IdempotencyKey, JobServiceDep
-from web.routes.images import MAX_OFFSET
+from web.paging import MAX_OFFSET, link_next
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -53,9 +52,7 @@ def list_jobs(
     )
     response.headers["X-Total-Count"] = str(jobs.count(status=status))
     if next_cursor is not None:
-        params = {"limit": limit, "cursor": next_cursor} | ({"status": status} if status else {})
-        # Relative (RFC 8288 allows it), so a forged Host header is never reflected.
-        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+        link_next(request, response, {"limit": limit, "cursor": next_cursor} | ({"status": status} if status else {}))
     return page
 
 
