@@ -29,6 +29,7 @@ from core.exceptions import ImageException
 from core.models import SEED_MAX, ImageDetail, PageQuery
 from service.images.service import ImageService
 from service.preview import PREVIEW_MIME, webp_preview
+from web.urls import content_url, public_base_url
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +59,7 @@ async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _content_url(app: FastAPI, ctx: Context, guid: str) -> str:
-    """The configured public URL, else the one the client reached us by, as the OpenAI dialect does."""
-    public = app.state.settings.pixy_public_url
-    request = ctx.request_context.request
-    base = public.rstrip("/") + "/" if public else (str(request.base_url) if request is not None else "/")
-    return f"{base}image/{guid}/content"
+    return content_url(public_base_url(ctx.request_context.request, app.state.settings), guid)
 
 
 def _described(detail: ImageDetail, url: str) -> TextContent:
