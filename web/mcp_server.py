@@ -1,8 +1,9 @@
 """``/mcp``: the Model Context Protocol's streamable HTTP transport, so assistants can call PixyProxy as tools.
 
-Built on the official SDK's FastMCP. The tools call the same ``ImageService`` as the HTTP routes, in a
-thread, and turn its ``ImageException`` into tool errors with the safe message. Stateless and JSON:
-every POST stands alone, so any worker can answer it and nothing is kept between calls.
+Built on the official SDK's FastMCP. The tools call the same services as the HTTP routes, in a thread:
+``generate_image`` runs a job as ``POST /image/`` does (so it works where a worker generates), the reads ask
+the ``ImageService``. Their ``ImageException`` becomes a tool error with the safe message. Stateless and
+JSON: every POST stands alone, so any worker can answer it and nothing is kept between calls.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.models import SEED_MAX, ImageDetail, PageQuery
 from core.variants import VariantSpec
 from service.images.service import ImageService
 from service.images.variants import encode_variant
+from service.jobs.service import JobService
 from web.urls import content_url, public_base_url
 
 logger = logging.getLogger(__name__)
@@ -97,6 +99,9 @@ def build_server(app: FastAPI) -> FastMCP:
     def images() -> ImageService:
         return app.state.container.images
 
+    def jobs() -> JobService:
+        return app.state.container.jobs
+
     @server.tool(structured_output=False)
     async def generate_image(
         ctx: Context,
@@ -119,7 +124,7 @@ def build_server(app: FastAPI) -> FastMCP:
             "height": height,
         }
         with _tool_errors():
-            detail = await _in_thread(images().create, request)
+            [detail] = await _in_thread(jobs().run, request, route="mcp")
             preview = await _inline_image(images(), detail.guid)
         return [preview, _described(detail, _content_url(app, ctx, detail.guid))]
 
