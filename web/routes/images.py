@@ -12,7 +12,7 @@ from core.models import GenerationRequest, ImageDetail, PageQuery
 from core.variants import VariantSpec
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
-from web.paging import MAX_OFFSET, link_next
+from web.paging import Limit, Marker, Offset, link_next
 from web.responses import png_response
 
 router = APIRouter(prefix="/image", tags=["images"])
@@ -47,11 +47,11 @@ def list_images(
     request: Request,
     response: Response,
     service: ImageServiceDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    before: Marker = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Marker = None,
 ) -> list[ImageDetail]:
     """Images newest first, as a bare JSON array; paging goes in the query and the headers."""
     position = decode_cursor(cursor) if cursor else None

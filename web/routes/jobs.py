@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from core.cursor import decode_cursor
 from core.jobs import Job, JobRequest, JobStatus
 from web.deps import IdempotencyKey, JobServiceDep
-from web.paging import MAX_OFFSET, link_next
+from web.paging import Limit, Marker, Offset, link_next
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -35,11 +33,11 @@ def list_jobs(
     request: Request,
     response: Response,
     jobs: JobServiceDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
     status: JobStatus | None = None,
-    before: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    before: Marker = None,
+    cursor: Marker = None,
 ) -> list[Job]:
     """Recent jobs, newest first, optionally of one status; paged as ``GET /image/`` is.
 
