@@ -77,10 +77,18 @@ def test_get_image_without_include_image_returns_its_details_and_no_image(client
     assert kinds(with_image) == ["image", "text"]
 
 
-def test_generate_image_runs_a_job_as_post_image_does_not_the_image_service_directly(client, monkeypatch):
-    monkeypatch.setattr(client.app.state.container.images, "create", failing)
+def test_generate_image_runs_a_job_as_post_image_does(client, monkeypatch):
+    jobs, routes = client.app.state.container.jobs, []
+    run = jobs.run
+
+    def recorded(request: Any, **options: Any) -> Any:
+        routes.append(options.get("route"))
+        return run(request, **options)
+
+    monkeypatch.setattr(jobs, "run", recorded)
     [made] = call(client, ("generate_image", {"prompt": "a red fox", **SMALL}))
     assert not made.isError, made.content
+    assert routes == ["mcp"]
     assert kinds(made) == ["image", "text"]
     assert made.content[0].mimeType == "image/webp"
     detail = json.loads(text(made))
