@@ -1,8 +1,9 @@
 """``/mcp``: the Model Context Protocol's streamable HTTP transport, so assistants can call PixyProxy as tools.
 
-Built on the official SDK's FastMCP. The tools call the same ``ImageService`` as the HTTP routes, in a
-thread, and turn its ``ImageException`` into tool errors with the safe message. Stateless and JSON:
-every POST stands alone, so any worker can answer it and nothing is kept between calls.
+Built on the official SDK's FastMCP. The tools call the same services as the HTTP routes, in a thread:
+``generate_image`` runs a job as ``POST /image/`` does (so it works where a worker generates), the reads ask
+the ``ImageService``. Their ``ImageException`` becomes a tool error with the safe message. Stateless and
+JSON: every POST stands alone, so any worker can answer it and nothing is kept between calls.
 """
 
 from __future__ import annotations
@@ -27,13 +28,21 @@ from starlette.types import Receive, Scope, Send
 
 from core.exceptions import ImageException
 from core.models import SEED_MAX, ImageDetail, PageQuery
+from core.variants import VariantSpec
 from service.images.service import ImageService
-from service.preview import PREVIEW_MIME, webp_preview
+from service.images.variants import encode_variant
+from service.jobs.service import JobService
+from web.urls import content_url, public_base_url
 
 logger = logging.getLogger(__name__)
 
 PATH = "/mcp"
 LIST_MAX = 100
+# Every inline byte costs an assistant's context: a 1024x1024 PNG of a megabyte or more becomes tens of KB,
+# and the full PNG stays one content URL away.
+INLINE_SPEC = VariantSpec("webp")
+INLINE_MAX_SIDE = 512
+INLINE_QUALITY = 80
 INSTRUCTIONS = (
     "PixyProxy makes images from text prompts and remembers them. generate_image returns a small WebP "
     "preview, the image's guid and the URL of its full PNG; list_images and get_image look up earlier ones."
@@ -58,23 +67,20 @@ async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _content_url(app: FastAPI, ctx: Context, guid: str) -> str:
-    """The configured public URL, else the one the client reached us by, as the OpenAI dialect does."""
-    public = app.state.settings.pixy_public_url
-    request = ctx.request_context.request
-    base = public.rstrip("/") + "/" if public else (str(request.base_url) if request is not None else "/")
-    return f"{base}image/{guid}/content"
+    return content_url(public_base_url(ctx.request_context.request, app.state.settings), guid)
 
 
 def _described(detail: ImageDetail, url: str) -> TextContent:
     return TextContent(type="text", text=json.dumps(detail.model_dump(mode="json") | {"content_url": url}))
 
 
-async def _preview(service: ImageService, guid: str) -> ImageContent:
+async def _inline_image(service: ImageService, guid: str) -> ImageContent:
     def read() -> bytes:
-        return webp_preview(service.content(guid).read())
+        png = service.content(guid).read()
+        return encode_variant(png, INLINE_SPEC, quality=INLINE_QUALITY, max_side=INLINE_MAX_SIDE)
 
     data = await _in_thread(read)
-    return ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mimeType=PREVIEW_MIME)
+    return ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mimeType=INLINE_SPEC.media_type)
 
 
 def build_server(app: FastAPI) -> FastMCP:
@@ -92,6 +98,9 @@ def build_server(app: FastAPI) -> FastMCP:
 
     def images() -> ImageService:
         return app.state.container.images
+
+    def jobs() -> JobService:
+        return app.state.container.jobs
 
     @server.tool(structured_output=False)
     async def generate_image(
@@ -115,8 +124,8 @@ def build_server(app: FastAPI) -> FastMCP:
             "height": height,
         }
         with _tool_errors():
-            detail = await _in_thread(images().create, request)
-            preview = await _preview(images(), detail.guid)
+            [detail] = await _in_thread(jobs().run, request, route="mcp")
+            preview = await _inline_image(images(), detail.guid)
         return [preview, _described(detail, _content_url(app, ctx, detail.guid))]
 
     @server.tool(structured_output=False)
@@ -142,7 +151,7 @@ def build_server(app: FastAPI) -> FastMCP:
         """One stored image's details (JSON), and a WebP preview of it unless include_image is false."""
         with _tool_errors():
             detail = await _in_thread(images().get, guid)
-            preview = [await _preview(images(), detail.guid)] if include_image else []
+            preview = [await _inline_image(images(), detail.guid)] if include_image else []
         return [*preview, _described(detail, _content_url(app, ctx, detail.guid))]
 
     return server

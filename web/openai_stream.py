@@ -13,9 +13,8 @@ import math
 import threading
 import time
 from collections.abc import AsyncIterator
-from contextlib import ExitStack
+from contextlib import aclosing
 
-import anyio
 from fastapi.responses import StreamingResponse
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
@@ -23,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from core.jobs import Job, JobRequest
 from service.images.service import ImageService
 from service.images.variants import VariantService
+from service.jobs.events import JobEvent
 from service.jobs.service import JobService
 from web.openai_models import OpenAIImageRequest
-from web.routes.job_events import HEARTBEAT_S, POLL_S, SSE_HEADERS, off_loop
+from web.sse import SSE_HEADERS, follow
 
 QUALITIES = {"low", "medium", "high", "auto"}
 
@@ -77,33 +77,27 @@ async def _stream(
 ) -> AsyncIterator[str]:
     wanted = set(partial_steps(job.params.steps, partials))
     sent: dict[int, int] = {}
-    after, wrote = 0, time.monotonic()
+
+    async def render(event: JobEvent) -> AsyncIterator[str]:
+        data = event.data
+        if event.kind == "preview" and data["step"] in wanted and sent.get(data["index"], 0) < partials:
+            index = sent[data["index"]] = sent.get(data["index"], 0) + 1
+            yield await run_in_threadpool(frames.partial, data["image"], index - 1)
+        elif event.kind == "succeeded":
+            for image in data["images"]:
+                yield await run_in_threadpool(frames.completed, image["guid"])
+        elif event.kind in ("failed", "cancelled"):
+            message = data.get("detail") or f"the generation was {event.kind}"
+            yield _event("error", {"error": {"message": message, "type": "image_generation_error"}})
+
     # However the stream ends (a dropped client cancels it at its next await), ``gone`` is set: a job still
     # queued is then cancelled; one already running finishes and is stored, as on the synchronous routes.
-    with ExitStack() as stack:
-        stack.callback(gone.set)
-        if wanted:
-            stack.enter_context(jobs.previews.watching(job.id))
-        while True:
-            for event in await off_loop(jobs, jobs.events.since, job.id, after):
-                after = event.id
-                data = event.data
-                if event.kind == "preview" and data["step"] in wanted and sent.get(data["index"], 0) < partials:
-                    index = sent[data["index"]] = sent.get(data["index"], 0) + 1
-                    yield await run_in_threadpool(frames.partial, data["image"], index - 1)
-                    wrote = time.monotonic()
-                elif event.kind == "succeeded":
-                    for image in data["images"]:
-                        yield await run_in_threadpool(frames.completed, image["guid"])
-                    return
-                elif event.kind in ("failed", "cancelled"):
-                    message = data.get("detail") or f"the generation was {event.kind}"
-                    yield _event("error", {"error": {"message": message, "type": "image_generation_error"}})
-                    return
-            if time.monotonic() - wrote >= HEARTBEAT_S:  # a job long queued: keep proxies from closing it
-                yield ": heartbeat\n\n"
-                wrote = time.monotonic()
-            await anyio.sleep(getattr(jobs.events, "poll_s", POLL_S))
+    try:
+        async with aclosing(follow(jobs, job.id, after=0, previews=bool(wanted), render=render)) as events:
+            async for text in events:
+                yield text
+    finally:
+        gone.set()
 
 
 async def stream_images(

@@ -14,13 +14,18 @@ from core.variants import MEDIA_TYPES, VariantSpec
 from data.variants import VariantRepository
 
 
-def encode_variant(png: bytes, spec: VariantSpec, *, quality: int) -> bytes:
-    """The PNG re-encoded as ``spec`` asks, the aspect ratio kept; metadata is not carried over."""
+def encode_variant(png: bytes, spec: VariantSpec, *, quality: int, max_side: int | None = None) -> bytes:
+    """The PNG re-encoded as ``spec`` asks, the aspect ratio kept, no side over ``max_side`` if given;
+    metadata is not carried over."""
     with Image.open(io.BytesIO(png)) as image:
         image.load()
-        if spec.width and spec.width < image.width:
-            height = max(1, round(image.height * spec.width / image.width))
-            image = image.resize((spec.width, height), Image.Resampling.LANCZOS)
+        width = min(spec.width or image.width, image.width)
+        if max_side:
+            # Floored, so that the height scaled with it cannot round past max_side either.
+            width = min(width, max(1, image.width * max_side // max(image.size)))
+        if width < image.width:
+            height = max(1, round(image.height * width / image.width))
+            image = image.resize((width, height), Image.Resampling.LANCZOS)
         if spec.fmt == "jpeg" and image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
         buffer = io.BytesIO()

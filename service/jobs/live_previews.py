@@ -13,10 +13,10 @@ from PIL.Image import Image
 
 from service.jobs.events import JobEvents
 
-PREVIEW_QUALITY = 70
+LIVE_PREVIEW_QUALITY = 70
 
 
-def jpeg_b64(image: Image, *, quality: int = PREVIEW_QUALITY) -> str:
+def jpeg_b64(image: Image, *, quality: int = LIVE_PREVIEW_QUALITY) -> str:
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=quality)
     return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-import anyio
 import httpx
 from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 from PIL import Image
 
 from tests.e2e.conftest import start_server
+from tests.mcp_client import decoded, texts, with_session
 
 SMALL = {"steps": 2, "width": 64, "height": 64, "seed": 7}
 INITIALIZE = {
@@ -23,34 +19,6 @@ INITIALIZE = {
     "method": "initialize",
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
 }
-
-
-def with_session(url: str, body: Callable[[ClientSession], Awaitable[Any]], *, key: str | None = None) -> Any:
-    """Run ``body`` in an initialized MCP session against ``url``/mcp, as an assistant would."""
-
-    async def main() -> Any:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        async with (
-            httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30, read=300)) as http,
-            streamable_http_client(f"{url}/mcp", http_client=http) as (read, write, _),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            return await body(session)
-
-    return anyio.run(main)
-
-
-def texts(result) -> list[str]:
-    return [block.text for block in result.content if block.type == "text"]
-
-
-def decoded(result) -> Image.Image:
-    [image] = [block for block in result.content if block.type == "image"]
-    assert image.mimeType == "image/webp"
-    picture = Image.open(io.BytesIO(base64.b64decode(image.data)))
-    picture.load()
-    return picture
 
 
 def test_tools_are_listed_with_input_schemas_naming_their_fields(server):

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.web.test_jobs import wait_for
-from web.routes import job_events
+from web import sse
 
 
 def parse(text: str) -> list[dict]:
@@ -144,7 +144,7 @@ def test_previews_come_only_when_asked_and_decode_as_small_jpegs(make_held_clien
 
 
 def test_a_waiting_stream_sends_heartbeat_comments(make_held_client, monkeypatch):
-    monkeypatch.setattr(job_events, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(sse, "HEARTBEAT_S", 0.05)
     held = make_held_client()
     job = held.client.post("/jobs", json={"prompt": "a kite", "steps": 1}).json()
     held.wait_until_running()

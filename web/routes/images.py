@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -13,12 +12,11 @@ from core.models import GenerationRequest, ImageDetail, PageQuery
 from core.variants import VariantSpec
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
+from web.paging import Limit, Marker, Offset, link_next
 from web.responses import png_response
 
 router = APIRouter(prefix="/image", tags=["images"])
 IMMUTABLE = "public, max-age=31536000, immutable"
-# Past MariaDB's BIGINT an offset is a SQL error; long before it, a pointless scan.
-MAX_OFFSET = 10**9
 # With keys, a shared cache must not hand one key holder's image to a client without a key.
 KEYED = {"Cache-Control": "private, max-age=31536000, immutable", "Vary": "Authorization, X-API-Key"}
 
@@ -49,11 +47,11 @@ def list_images(
     request: Request,
     response: Response,
     service: ImageServiceDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    before: Marker = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Marker = None,
 ) -> list[ImageDetail]:
     """Images newest first, as a bare JSON array; paging goes in the query and the headers."""
     position = decode_cursor(cursor) if cursor else None
@@ -63,9 +61,7 @@ def list_images(
     if len(images) == limit:
         # A cursor (a position) rather than before=<guid>: deleting that image must not end the paging.
         after = {"cursor": next_cursor} if next_cursor else {"before": images[-1].guid}
-        params = {"limit": limit} | after | ({"q": q} if q else {})
-        # Relative (RFC 8288 allows it), so a forged Host header is never reflected.
-        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+        link_next(request, response, {"limit": limit} | after | ({"q": q} if q else {}))
     return images
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import urlencode
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from core.cursor import decode_cursor
 from core.jobs import Job, JobRequest, JobStatus
 from web.deps import IdempotencyKey, JobServiceDep
-from web.routes.images import MAX_OFFSET
+from web.paging import Limit, Marker, Offset, link_next
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -36,11 +33,11 @@ def list_jobs(
     request: Request,
     response: Response,
     jobs: JobServiceDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
     status: JobStatus | None = None,
-    before: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    before: Marker = None,
+    cursor: Marker = None,
 ) -> list[Job]:
     """Recent jobs, newest first, optionally of one status; paged as ``GET /image/`` is.
 
@@ -53,9 +50,7 @@ def list_jobs(
     )
     response.headers["X-Total-Count"] = str(jobs.count(status=status))
     if next_cursor is not None:
-        params = {"limit": limit, "cursor": next_cursor} | ({"status": status} if status else {})
-        # Relative (RFC 8288 allows it), so a forged Host header is never reflected.
-        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+        link_next(request, response, {"limit": limit, "cursor": next_cursor} | ({"status": status} if status else {}))
     return page
 
 

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
 
-from core.exceptions import InvalidInput, UnsupportedMediaType
-from core.models import ImageDetail
-from core.settings import Settings
-from service.images.service import ImageService
-from service.images.variants import VariantService
+from core.exceptions import UnsupportedMediaType
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
-from web.openai_models import OpenAIImage, OpenAIImageRequest, OpenAIImagesResponse
+from web.openai_answers import PREFIX, images_response, size_names_width_and_height
+from web.openai_models import OpenAIImageRequest, OpenAIImagesResponse
 from web.openai_stream import stream_images
+from web.urls import public_base_url
 
-PREFIX = "/v1"
 router = APIRouter(prefix=PREFIX, tags=["openai"])
 
 _BODY_SCHEMA = {"requestBody": {"content": {"application/json": {"schema": OpenAIImageRequest.model_json_schema()}}}}
@@ -41,38 +33,6 @@ async def json_body(request: Request) -> Any:
         return await request.json()
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         return None
-
-
-@contextmanager
-def size_names_width_and_height(body: Any) -> Iterator[None]:
-    """The client sent ``size``, not width and height: name what it sent."""
-    try:
-        yield
-    except InvalidInput as exc:
-        if body.size and exc.field in ("width", "height"):
-            exc.field = "size"
-        raise
-
-
-def as_openai(
-    detail: ImageDetail,
-    *,
-    body: Any,
-    base_url: str,
-    service: ImageService,
-    variants: VariantService,
-) -> OpenAIImage:
-    fmt = body.output_format or "png"
-    if (body.response_format or "url") == "b64_json":
-        data = variants.encode(service.content(detail.guid).read(), fmt, quality=body.output_compression)
-        return OpenAIImage(b64_json=base64.b64encode(data).decode("ascii"), revised_prompt=detail.prompt)
-    query = f"?format={fmt}" if fmt != "png" else ""
-    return OpenAIImage(url=f"{base_url}image/{detail.guid}/content{query}", revised_prompt=detail.prompt)
-
-
-def public_base_url(request: Request, settings: Settings) -> str:
-    """OpenAI's url must be absolute: the configured public URL, else (as before) the request's own."""
-    return settings.pixy_public_url.rstrip("/") + "/" if settings.pixy_public_url else str(request.base_url)
 
 
 @router.post(
@@ -103,7 +63,4 @@ async def create_images(
             ),
         )
     base_url = public_base_url(request, settings)
-    data = await run_in_threadpool(
-        lambda: [as_openai(d, body=body, base_url=base_url, service=service, variants=variants) for d in details]
-    )
-    return OpenAIImagesResponse(created=int(time.time()), data=data)
+    return await images_response(details, body=body, base_url=base_url, service=service, variants=variants)

@@ -6,7 +6,6 @@ upload. The answer is shaped as ``/v1/images/generations``' is.
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -19,9 +18,10 @@ from core.settings import Settings
 from service.edits.uploads import check_uploads
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
 from web.disconnect import run_while_connected
+from web.openai_answers import PREFIX, images_response, size_names_width_and_height
 from web.openai_models import MAX_N, OpenAIImageRequest, OpenAIImagesResponse
-from web.routes.openai import PREFIX, as_openai, public_base_url, size_names_width_and_height
 from web.uploads import MAX_IMAGES, read_edit_form
+from web.urls import public_base_url
 
 EDITS_PATH = f"{PREFIX}/images/edits"
 router = APIRouter(prefix=PREFIX, tags=["openai"])
@@ -96,10 +96,7 @@ async def edit_images(
             ),
         )
     base_url = public_base_url(request, settings)
-    data = await run_in_threadpool(
-        lambda: [as_openai(d, body=body, base_url=base_url, service=service, variants=variants) for d in details]
-    )
-    return OpenAIImagesResponse(created=int(time.time()), data=data)
+    return await images_response(details, body=body, base_url=base_url, service=service, variants=variants)
 
 
 def upload_caps(settings: Settings) -> dict[str, int]:
