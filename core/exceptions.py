@@ -98,6 +98,11 @@ class GeneratorBusy(ServiceUnavailable):
     retry_after = 2
 
 
+class TooManyQueued(ServiceUnavailable):
+    default_message = "too many jobs are queued (PIXY_MAX_QUEUED_JOBS); try again shortly"
+    retry_after = 5
+
+
 class GeneratorOutOfMemory(ServiceUnavailable):
     default_message = "the generator ran out of memory; try a smaller size or fewer images"
     retry_after = 1

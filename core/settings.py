@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     pixy_images_dir: Path = ROOT / "images"
 
     pixy_max_queue: int = Field(default=8, ge=0)
+    # POST /jobs beyond this many queued jobs (all callers, counted in MySQL) is a 503 with Retry-After.
+    pixy_max_queued_jobs: int = Field(default=200, ge=1)
     # None: 4 on the CPU, where batching measured faster (docs/benchmarks.md), 1 on CUDA until measured there.
     pixy_max_batch: int | None = Field(default=None, ge=1)
     pixy_batch_wait_ms: int = Field(default=0, ge=0)

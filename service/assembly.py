@@ -223,13 +223,16 @@ def job_runner(
     )
 
 
-def job_service(parts: JobParts, resolver: Resolver, launcher: Launcher, live: LiveJobs, previews) -> JobService:
+def job_service(
+    parts: JobParts, resolver: Resolver, launcher: Launcher, live: LiveJobs, previews, *, max_queued: int
+) -> JobService:
     intake = JobIntake(
         repository=parts.repository,
         resolver=resolver,
         inputs=parts.inputs,
         webhook_policy=parts.webhook_policy,
         full=launcher.full,
+        max_queued=max_queued,
     )
     return JobService(
         repository=parts.repository,

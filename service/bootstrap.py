@@ -68,9 +68,8 @@ def bootstrap(
     launcher = LocalLauncher(
         runner=runner, queue=queue, events=parts.events, runners=default_max_batch(settings, device) + 1
     )
-    jobs = job_service(
-        parts, resolver(settings, images, lambda: generator.info, device=device), launcher, live, previews
-    )
+    requests = resolver(settings, images, lambda: generator.info, device=device)
+    jobs = job_service(parts, requests, launcher, live, previews, max_queued=settings.pixy_max_queued_jobs)
     try:
         launcher.recover()
     except ImageException as exc:  # MySQL is down: the jobs wait in their table for the next start

@@ -15,6 +15,7 @@ from service.bootstrap import bootstrap
 from service.generation.interface import ImageGenerator
 from web import errors, mcp_server
 from web.body_limit import BodyLimitMiddleware
+from web.disconnect import generation_threads
 from web.metrics import Metrics
 from web.request_log import RequestLogMiddleware, record_route
 from web.routes import gallery, images, job_events, jobs, openai, openai_edits, ops
@@ -32,6 +33,7 @@ def _lifespan(generator: ImageGenerator | None) -> Callable[[FastAPI], AbstractA
         )
         container = bootstrap(settings, generator=generator, observers=observers)
         app.state.container = container
+        app.state.generation_threads = generation_threads(settings.pixy_max_queue)
         metrics.watch(
             queue_depth=container.queue_depth,
             images_stored=container.images.count,

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import anyio
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 T = TypeVar("T")
 # How often the loop looks for the client's disconnect while its images are queued or made.
 POLL_S = 0.1
+# Threads beyond the queue's bound: the requests a batch runs, and those about to be told the queue is full.
+SPARE_THREADS = 8
 
 
 async def _watch(request: Request, abandoned: threading.Event) -> None:
@@ -21,8 +22,16 @@ async def _watch(request: Request, abandoned: threading.Event) -> None:
     abandoned.set()
 
 
+def generation_threads(max_queue: int) -> anyio.CapacityLimiter:
+    """The threads synchronous generations wait on: their own, so that however many wait, reads keep the
+    shared threadpool. Beyond what the queue admits, a request waits for a thread without holding one, then
+    is refused as busy."""
+    return anyio.CapacityLimiter(max_queue + SPARE_THREADS)
+
+
 async def run_while_connected(request: Request, call: Callable[[threading.Event], T]) -> T:
-    """Run ``call(abandoned)`` in the threadpool; ``abandoned`` is set as soon as the client disconnects.
+    """Run ``call(abandoned)`` on the generation threads; ``abandoned`` is set as soon as the client
+    disconnects.
 
     The service cancels a queued generation on it, so a client that gave up costs the queue nothing.
     """
@@ -31,7 +40,8 @@ async def run_while_connected(request: Request, call: Callable[[threading.Event]
     async with anyio.create_task_group() as group:
         group.start_soon(_watch, request, abandoned)
         try:
-            result = await run_in_threadpool(call, abandoned)
+            limiter = request.app.state.generation_threads
+            result = await anyio.to_thread.run_sync(call, abandoned, limiter=limiter)
         except Exception as exc:  # raised outside the group, which would wrap it in an ExceptionGroup
             error = exc
         group.cancel_scope.cancel()

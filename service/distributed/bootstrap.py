@@ -59,12 +59,15 @@ def bootstrap_api(
         events=events,
         views=parts.views,
         announcer=parts.announcer,
+        max_waiting=max(settings.pixy_max_queue, 1),
+        timeout=settings.pixy_generation_timeout,
     )
     # The workers' device is not known here: the cost ceiling is the CUDA one unless PIXY_MAX_COST says.
     model = RegisteredModel(nodes)
     # No job runs in an API process: its registry of running jobs stays empty, and a cancel goes by the row.
+    requests = resolver(settings, images, model.current, device="cuda")
     jobs = job_service(
-        parts, resolver(settings, images, model.current, device="cuda"), launcher, LiveJobs(), ApiPreviews(leases)
+        parts, requests, launcher, LiveJobs(), ApiPreviews(leases), max_queued=settings.pixy_max_queued_jobs
     )
     me = identity(settings, name=node_name(settings, "api"), role="api")
     stranded = StrandedJobs(

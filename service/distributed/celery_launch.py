@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from core.clock import now
-from core.exceptions import BrokerUnavailable, RequestAbandoned
+from core.exceptions import BrokerUnavailable, GeneratorBusy, RequestAbandoned
 from core.models import GenerationParams, ImageDetail
 from data.job_leases import JobLeases
 from data.jobs import MySQLJobRepository
@@ -28,17 +28,26 @@ class CeleryLauncher:
         events,
         views: JobViews,
         announcer: Announcer,
+        max_waiting: int,
+        timeout: float,
     ) -> None:
+        """``max_waiting`` synchronous requests may wait here at once (beyond, a 503 as in one process), each
+        for at most ``timeout`` seconds."""
         self.dispatch = dispatch
         self.leases = leases
         self.repository = repository
         self.events = events
         self.views = views
         self.announcer = announcer
+        self.max_waiting = max_waiting
+        self.timeout = timeout
+        self._waiting = 0
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
 
     def full(self) -> bool:
-        return False  # the broker's queue is not bounded here: workers take tasks as they can
+        with self._lock:
+            return self._waiting >= self.max_waiting
 
     def launch(self, job_id: str, params: GenerationParams, n: int, *, abandoned: threading.Event | None) -> None:
         try:
@@ -52,16 +61,29 @@ class CeleryLauncher:
     def run(self, accepted: Accepted, *, abandoned: threading.Event | None) -> list[ImageDetail]:
         """Sent to the broker and awaited here while a worker runs it."""
         job_id = accepted.job_id
-        self.events.publish(job_id, "queued", {"position": 0})
-        self.launch(job_id, accepted.params, accepted.n, abandoned=None)
+        if not self._take_slot():
+            self.repository.withdraw(job_id)  # refused as if never accepted: its key stays free for the retry
+            raise GeneratorBusy()
         try:
-            return self.views.wait(job_id, abandoned=abandoned)
+            self.events.publish(job_id, "queued", {"position": 0})
+            self.launch(job_id, accepted.params, accepted.n, abandoned=None)
+            return self.views.wait(job_id, abandoned=abandoned, timeout=self.timeout)
         except RequestAbandoned:
             # The client left: a job still queued is dropped (unless its key's retry will ask for it); a running
             # one finishes and is stored.
             if not accepted.keyed:
                 self._drop(job_id)
             raise
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def _take_slot(self) -> bool:
+        with self._lock:
+            if self._waiting >= self.max_waiting:
+                return False
+            self._waiting += 1
+            return True
 
     def close(self) -> None:
         self._stopping.set()

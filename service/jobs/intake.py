@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.clock import now
-from core.exceptions import GeneratorBusy
+from core.exceptions import GeneratorBusy, TooManyQueued
 from core.jobs import JobRequest
 from core.models import GenerationParams, GenerationRequest
 from data.idempotency import KeyClaim
@@ -41,13 +41,17 @@ class JobIntake:
         inputs: EditInputs,
         webhook_policy: WebhookPolicy,
         full: Callable[[], bool],
+        max_queued: int,
     ) -> None:
-        """``full()``: whether a synchronous request would now wait behind more than the queue may hold."""
+        """``full()``: whether a synchronous request would now wait behind more than the queue may hold;
+        ``max_queued``: how many jobs may wait at once (all callers, counted in MySQL) for a new one to be
+        accepted."""
         self.repository = repository
         self.resolver = resolver
         self.inputs = inputs
         self.webhook_policy = webhook_policy
         self.full = full
+        self.max_queued = max_queued
         self.keys = KeyPurger(repository.purge_keys)
 
     def accept_job(self, request: JobRequest, *, idempotency_key: str | None, route: str) -> Accepted:
@@ -56,6 +60,9 @@ class JobIntake:
         webhook_url = self.webhook_policy.check(request.webhook_url) if request.webhook_url is not None else None
         params = self.resolver.resolve(request.model_dump(exclude={"n", "webhook_url"}))
         self.resolver.check_cost(params, n=request.n)
+        # Counted before the insert: concurrent submissions at the edge may pass it by a few, never by a burst.
+        if self.repository.count(status="queued") >= self.max_queued:
+            raise TooManyQueued()
         return self._admit(str(uuid.uuid4()), params, n=request.n, key=key, webhook_url=webhook_url, write_row=True)
 
     def accept_sync(

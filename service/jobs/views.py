@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from core.exceptions import GenerationFailed, ImageException, JobNotFound, RequestAbandoned
@@ -51,11 +52,17 @@ class JobViews:
         images = [image for guid in record.images if (image := self._image(guid)) is not None]
         return job_view(record, progress, position=position, images=images)
 
-    def wait(self, job_id: str, *, abandoned: threading.Event | None = None) -> list[ImageDetail]:
-        """A synchronous request's answer: wait for the job (maybe run elsewhere) and answer as it ended."""
+    def wait(
+        self, job_id: str, *, abandoned: threading.Event | None = None, timeout: float | None = None
+    ) -> list[ImageDetail]:
+        """A synchronous request's answer: wait for the job (maybe run elsewhere) and answer as it ended;
+        after ``timeout`` seconds a 500 (the job itself goes on, and a keyed retry can still collect it)."""
+        deadline = time.monotonic() + timeout if timeout is not None else None
         while (job := self.get(job_id)).status not in TERMINAL:
             if abandoned is not None and abandoned.is_set():
                 raise RequestAbandoned()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise GenerationFailed("image generation timed out")
             seen = self.events.since(job_id)
             self.events.wait(job_id, seen[-1].id if seen else 0, timeout=AWAIT_POLL_S)
         if job.status == "succeeded":

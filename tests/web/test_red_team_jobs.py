@@ -135,3 +135,42 @@ def test_a_keyed_request_whose_client_left_still_runs_and_its_retry_gets_the_ima
 
 def held_queue(client) -> int:
     return client.app.state.container.queue.queue_depth
+
+
+def test_post_jobs_is_refused_past_the_queued_bound_and_accepted_at_it(make_held_client):
+    held = make_held_client(pixy_max_queued_jobs=2)
+    client = held.client
+    running = client.post("/jobs", json={"prompt": "running"} | FAST)
+    held.wait_until_running()
+    at_bound = [client.post("/jobs", json={"prompt": f"queued {i}"} | FAST) for i in range(2)]
+    assert [response.status_code for response in at_bound] == [202, 202]
+    past = client.post("/jobs", json={"prompt": "one too many"} | FAST)
+    assert past.status_code == 503 and int(past.headers["retry-after"]) > 0
+    assert "PIXY_MAX_QUEUED_JOBS" in past.json()["detail"]
+    assert [job["params"]["prompt"] for job in client.get("/jobs").json()].count("one too many") == 0
+    held.release()
+    for job in [running, *at_bound]:
+        wait_for(client, job.json()["id"], "succeeded")
+    assert client.post("/jobs", json={"prompt": "room again"} | FAST).status_code == 202
+
+
+def test_waiting_synchronous_requests_leave_the_shared_threads_to_reads(make_held_client):
+    waiting = 45  # more than the shared threadpool's 40 threads
+    held = make_held_client(pixy_max_queue=waiting + 5)
+    client = held.client
+    posts = [
+        threading.Thread(target=client.post, args=("/image/",), kwargs={"json": {"prompt": f"wait {i}"} | FAST})
+        for i in range(waiting)
+    ]
+    for post in posts:
+        post.start()
+    held.wait_until_running()
+    held.wait_until_queued(waiting - 1)
+    answered: list[int] = []
+    read = threading.Thread(target=lambda: answered.append(client.get("/image/").status_code))
+    read.start()
+    read.join(timeout=10)
+    assert answered == [200], "a read waited behind the synchronous generations"
+    held.release()
+    for post in posts:
+        post.join(timeout=60)
