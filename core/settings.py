@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     pixy_max_queue: int = Field(default=8, ge=0)
     # POST /jobs beyond this many queued jobs (all callers, counted in MySQL) is a 503 with Retry-After.
     pixy_max_queued_jobs: int = Field(default=200, ge=1)
+    # Retention, pruned in small batches off the request path; images are never pruned.
+    pixy_job_retention_days: float = Field(default=30, ge=1)  # finished jobs (their events, key, uploads)
+    pixy_delivery_retention_days: float = Field(default=30, ge=1)  # settled webhook deliveries
     # None: 4 on the CPU, where batching measured faster (docs/benchmarks.md), 1 on CUDA until measured there.
     pixy_max_batch: int | None = Field(default=None, ge=1)
     pixy_batch_wait_ms: int = Field(default=0, ge=0)

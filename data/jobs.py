@@ -40,6 +40,12 @@ SELECT_STRANDED = (
     "MICROSECOND) ORDER BY seq LIMIT %(limit)s"
 )
 MARK_REPUBLISHED = "UPDATE jobs SET republished_at = %(at)s WHERE id IN %(ids)s"
+# Retention: finished jobs long past, a batch at a time; their events, key, uploads and delivery go with them
+# (ON DELETE CASCADE). Images are never pruned: they outlive the jobs that made them.
+PRUNE_FINISHED = (
+    "DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < %(before)s "
+    "ORDER BY seq LIMIT %(limit)s"
+)
 # Its key and uploads go with it (ON DELETE CASCADE).
 WITHDRAW = "DELETE FROM jobs WHERE id = %(id)s AND status = 'queued'"
 FINISH_JOB = (
@@ -183,6 +189,11 @@ class MySQLJobRepository:
     def mark_republished(self, job_ids: list[str], *, at: datetime) -> None:
         if job_ids:
             self._update(MARK_REPUBLISHED, {"ids": tuple(job_ids), "at": at})
+
+    def prune_finished(self, *, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` jobs that finished before ``before``; how many went."""
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            return cur.execute(PRUNE_FINISHED, {"before": before, "limit": limit})
 
     def withdraw(self, job_id: str) -> bool:
         """Delete a job that never started, with its key and uploads: the client heard a 503, so nothing of

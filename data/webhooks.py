@@ -26,6 +26,11 @@ SETTLE_DELIVERY = (
     "WHERE id = %(id)s"
 )
 # Jobs that finished (within the window) with a webhook but no delivery row: the process died in between.
+# Retention: settled deliveries long past, a batch at a time (a pending one is kept until it settles).
+PRUNE_SETTLED = (
+    "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < %(before)s "
+    "ORDER BY id LIMIT %(limit)s"
+)
 SELECT_MISSED = (
     "SELECT j.id, j.webhook_url FROM jobs j LEFT JOIN webhook_deliveries d ON d.job_id = j.id "
     "WHERE j.webhook_url IS NOT NULL AND j.finished_at >= %(since)s AND d.id IS NULL "
@@ -78,3 +83,8 @@ class WebhookDeliveryRepository:
         with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(SELECT_MISSED, {"since": since})
             return [(row["id"], row["webhook_url"]) for row in cur.fetchall()]
+
+    def prune_settled(self, *, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` settled deliveries created before ``before``; how many went."""
+        with self.pool.transaction() as conn, conn.cursor() as cur:
+            return cur.execute(PRUNE_SETTLED, {"before": before, "limit": limit})

@@ -29,6 +29,7 @@ from service.images.service import ImageService
 from service.images.variants import VariantService
 from service.jobs.intake import JobIntake
 from service.jobs.launch import Launcher
+from service.jobs.retention import Retention
 from service.jobs.runner import JobRunner
 from service.jobs.service import JobService
 from service.jobs.state import LiveJobs
@@ -68,6 +69,7 @@ class Container:
     cluster: Cluster | None = None  # an API process of the distributed mode: the broker and workers
     heartbeat: Heartbeat | None = None  # a process of the distributed mode: its row in ``nodes``
     execution: TaskExecution | None = None  # a GPU worker: how its tasks run their jobs
+    retention: Retention | None = None  # the one-process service's pruning thread
 
     def queue_depth(self) -> int:
         if self.queue is not None:
@@ -83,6 +85,8 @@ class Container:
             self.execution.close()
         if self.webhooks is not None:
             self.webhooks.stop()
+        if self.retention is not None:
+            self.retention.stop()
         if self.queue is not None:
             self.queue.stop()
         self.pool.close()
@@ -243,6 +247,15 @@ def job_service(
         live=live,
         events=parts.events,
         previews=previews,
+    )
+
+
+def retention(settings: Settings, pool: Pool, parts: JobParts) -> Retention:
+    return Retention(
+        jobs=parts.repository,
+        deliveries=WebhookDeliveryRepository(pool),
+        job_days=settings.pixy_job_retention_days,
+        delivery_days=settings.pixy_delivery_retention_days,
     )
 
 

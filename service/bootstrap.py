@@ -21,6 +21,7 @@ from service.assembly import (
     job_service,
     ready_database,
     resolver,
+    retention,
     start_webhooks,
     storage,
     variant_service,
@@ -75,6 +76,7 @@ def bootstrap(
     except ImageException as exc:  # MySQL is down: the jobs wait in their table for the next start
         logger.error("jobs not resumed at startup: %s", exc.message)
     start_webhooks(parts)
+    pruning = retention(settings, pool, parts).start()
     return Container(
         settings,
         pool,
@@ -86,4 +88,5 @@ def bootstrap(
         webhooks=parts.webhooks,
         generator=generator,
         queue=queue,
+        retention=pruning,
     )

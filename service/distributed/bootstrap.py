@@ -20,6 +20,7 @@ from service.assembly import (
     job_service,
     ready_database,
     resolver,
+    retention,
     start_webhooks,
     storage,
     variant_service,
@@ -79,7 +80,11 @@ def bootstrap_api(
         lease_s=lease_s(settings),
         every_s=settings.pixy_heartbeat_s,
     )
-    heartbeat = _heartbeat(nodes, me, settings, chores=[stranded.sweep])
+    chores = ChoreLeases(pool)
+    pruning = retention(settings, pool, parts)
+    heartbeat = _heartbeat(
+        nodes, me, settings, chores=[stranded.sweep, lambda: pruning.now_and_then(chores=chores, holder=me.name)]
+    )
     start_webhooks(parts)
     return Container(
         settings,

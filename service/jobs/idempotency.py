@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +15,6 @@ from data.idempotency import KeyClaim, KeyOwner
 HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 255
 KEY_TTL = timedelta(hours=24)
-PURGE_EVERY_S = 60.0
 
 
 def _sha256(text: str) -> str:
@@ -55,19 +52,3 @@ def check_owner(owner: KeyOwner, claim: KeyClaim) -> None:
     """A key already used for another body is the client's mistake, not a replay."""
     if owner.body_sha256 != claim.body_sha256:
         raise InvalidInput(f"{HEADER}: already used with a different request body", field=HEADER)
-
-
-class KeyPurger:
-    """Expired keys are taken over where they are met; the rest go now and then, a few hundred at a time."""
-
-    def __init__(self, purge) -> None:
-        self.purge = purge
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def now_and_then(self, at: datetime) -> None:
-        with self._lock:
-            if time.monotonic() < self._next:
-                return
-            self._next = time.monotonic() + PURGE_EVERY_S
-        self.purge(expired_before=at - KEY_TTL)

@@ -17,7 +17,7 @@ from data.write import Write
 from service.edits.sources import EditInputs
 from service.edits.uploads import Uploads
 from service.images.resolver import Resolver
-from service.jobs.idempotency import KeyPurger, check_owner, key_claim
+from service.jobs.idempotency import check_owner, key_claim
 from service.webhooks.policy import WebhookPolicy
 
 
@@ -52,7 +52,6 @@ class JobIntake:
         self.webhook_policy = webhook_policy
         self.full = full
         self.max_queued = max_queued
-        self.keys = KeyPurger(repository.purge_keys)
 
     def accept_job(self, request: JobRequest, *, idempotency_key: str | None, route: str) -> Accepted:
         """``POST /jobs``: a job whose row is written now, for whoever asks after it."""
@@ -108,7 +107,6 @@ class JobIntake:
             job_id, params, n=n, created_at=now(), webhook_url=webhook_url, key=key, inputs=inputs
         )
         if key is not None:
-            self.keys.now_and_then(now())
             check_owner(owner, key)
             if owner.job_id != job_id:  # the key's own job: the caller answers with it
                 return Accepted(job_id, params, n, persisted=True, earlier=owner.job_id, keyed=True)
