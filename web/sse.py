@@ -41,6 +41,11 @@ async def _outcome_from_row(jobs: JobService, job_id: str, after: int) -> list[J
     return [terminal_event(job, after + 1)] if job.status in TERMINAL else []
 
 
+async def _at_or_past_end(jobs: JobService, job_id: str, after: int) -> bool:
+    seen = await off_loop(jobs, jobs.events.since, job_id, 0)
+    return not seen or after >= seen[-1].id
+
+
 async def follow(jobs: JobService, job_id: str, *, after: int, previews: bool, render: Render) -> AsyncIterator[str]:
     """The frames ``render`` makes of the job's events after ``after``, up to its outcome, and a heartbeat
     whenever nothing was written for ``HEARTBEAT_S``. Previews are made, and passed on, only with ``previews``."""
@@ -48,12 +53,15 @@ async def follow(jobs: JobService, job_id: str, *, after: int, previews: bool, r
         if previews:
             stack.enter_context(jobs.previews.watching(job_id))
         wrote, checked = time.monotonic(), None
+        # A client resuming at or past the log's end (its Last-Event-ID) may wait for an id that never comes.
+        past_end = after > 0 and await _at_or_past_end(jobs, job_id, after)
         while True:
             events: list[JobEvent] = []
             if checked is None or time.monotonic() - checked >= ROW_CHECK_S:
                 checked = time.monotonic()
-                if not await off_loop(jobs, jobs.events.known, job_id):
-                    # No events kept (a restart, or a log long forgotten): the row says whether it is over.
+                if past_end or not await off_loop(jobs, jobs.events.known, job_id):
+                    # No events kept (a restart, or a log long forgotten), or none to come after the client's
+                    # last: the row says whether it is over.
                     events = await _outcome_from_row(jobs, job_id, after)
             for event in events or await off_loop(jobs, jobs.events.since, job_id, after):
                 after = event.id

@@ -91,6 +91,24 @@ def test_a_cancelled_jobs_stream_ends_with_cancelled(make_held_client):
     assert events[-1]["data"]["status"] == "cancelled"
 
 
+@pytest.mark.parametrize("beyond", [0, 1, 50])
+def test_a_last_event_id_at_or_past_a_finished_jobs_end_ends_the_stream_with_its_outcome(client, beyond):
+    job = finished_job(client, steps=2)
+    every, _ = events_of(client, job["id"])
+    last = int(every[-1]["id"])
+    done = threading.Event()
+    found: list = []
+
+    def stream() -> None:
+        found.append(events_of(client, job["id"], headers={"Last-Event-ID": str(last + beyond)})[0])
+        done.set()
+
+    threading.Thread(target=stream, daemon=True).start()
+    assert done.wait(10), "the stream of a finished job never ended"
+    [outcome] = found[0]
+    assert outcome["event"] == "succeeded"
+
+
 @pytest.mark.parametrize("value", ["abc", "-1", "1.5", " 2", "٣".encode(), "9" * 40])
 def test_a_garbage_last_event_id_is_422_naming_it(client, value):
     job = finished_job(client, steps=1)
