@@ -7,7 +7,7 @@ import threading
 
 from core.clock import now
 from core.cursor import encode_cursor
-from core.exceptions import JobFinished
+from core.exceptions import GeneratorBusy, JobFinished
 from core.ids import canonical_id
 from core.jobs import TERMINAL, Job, JobRequest
 from core.models import GenerationRequest, ImageDetail
@@ -93,6 +93,12 @@ class JobService:
         if accepted.earlier is not None:
             return self.views.wait(accepted.earlier, abandoned=abandoned)
         return self.launcher.run(accepted, abandoned=abandoned)
+
+    def check_room(self) -> None:
+        """A 503 now if a synchronous request would be refused as busy: for callers with costly work to do
+        before ``run`` (an edit's uploads to decode). ``run`` checks again."""
+        if self.intake.full():
+            raise GeneratorBusy()
 
     def get(self, job_id: str) -> Job:
         return self.views.get(job_id)

@@ -174,3 +174,29 @@ def test_waiting_synchronous_requests_leave_the_shared_threads_to_reads(make_hel
     held.release()
     for post in posts:
         post.join(timeout=60)
+
+
+def test_a_busy_server_refuses_an_edit_before_decoding_its_uploads(make_held_client, monkeypatch):
+    from tests.web.edit_inputs import noise_png
+    from web.routes import openai_edits
+
+    decoded: list[int] = []
+    real = openai_edits.check_uploads
+    monkeypatch.setattr(openai_edits, "check_uploads", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    held = make_held_client(pixy_max_queue=1)
+    client = held.client
+    client.post("/jobs", json={"prompt": "running"} | FAST)
+    held.wait_until_running()
+    client.post("/jobs", json={"prompt": "queued"} | FAST)
+    held.wait_until_queued(1)
+    upload = {"image": ("a.png", noise_png(64, 64), "image/png")}
+    refused = client.post("/v1/images/edits", files=upload, data={"prompt": "edit"})
+    assert refused.status_code == 503 and "retry-after" in refused.headers
+    assert decoded == []
+    held.release()
+    deadline = time.monotonic() + 30
+    while client.get("/jobs", params={"status": "queued"}).json() or held_queue(client):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.post("/v1/images/edits", files=upload, data={"prompt": "edit", "steps": "2"}).status_code == 200
+    assert decoded == [1]

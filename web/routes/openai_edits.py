@@ -86,6 +86,7 @@ async def edit_images(
     body = _parse(form.fields)
     with size_names_width_and_height(body):
         generation = _request(body)
+    jobs.check_room()  # before any upload is decoded: a busy server must not pay for a decode it then refuses
     uploads = await run_in_threadpool(check_uploads, form.images, form.mask, max_pixels=settings.pixy_max_upload_pixels)
     n = body.n or min(len(form.images), MAX_IMAGES)
     with size_names_width_and_height(body):
