@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 TINY := models/tiny/model_index.json
 
-.PHONY: run test setup lint bench db worker
+.PHONY: run test setup lint bench db worker migrate
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: db
 # Distributed mode: a GPU worker (set PIXY_BROKER_URL; one per GPU; see docs/deploy.md).
 worker: db
 	$(PY) -m service.distributed.worker
+
+# Move image content into the other store after changing PIXY_STORAGE: make migrate TO=mysql (or TO=disk),
+# ARGS="--keep-source" to leave the old copies. Safe while the service runs, and resumable.
+migrate: db
+	$(PY) -m data.migrate --to $(TO) $(ARGS)
 
 test: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest

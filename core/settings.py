@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     pixy_stranded_after_s: float = Field(default=60.0, gt=0)
     # Redis only: an unacknowledged task returns to the queue after this long (a dead worker's task).
     pixy_redis_visibility_timeout: int = Field(default=120, ge=10)
+    # A GPU worker's own Prometheus endpoint (on PIXY_HOST): its generations and the jobs it ended. 0: none.
+    pixy_worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     @field_validator("pixy_models_dir", "pixy_images_dir")
     @classmethod

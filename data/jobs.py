@@ -26,6 +26,7 @@ INSERT_FINISHED = (
 SELECT_JOB = f"SELECT {COLUMNS} FROM jobs WHERE id = %(id)s"
 SELECT_UNFINISHED = f"SELECT {COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq"
 COUNT_AHEAD = "SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND seq < %(seq)s"
+COUNT_BY_STATUS = "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"  # the jobs_status index alone
 START_JOB = (
     "UPDATE jobs SET status = 'running', started_at = %(at)s, attempts = attempts + 1 "
     "WHERE id = %(id)s AND status = 'queued'"
@@ -148,6 +149,11 @@ class MySQLJobRepository:
         with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(*count_query(status=status))
             return int(cur.fetchone()["n"])
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(COUNT_BY_STATUS)
+            return {row["status"]: int(row["n"]) for row in cur.fetchall()}
 
     def unfinished(self) -> list[JobRecord]:
         with self.pool.connection() as conn, conn.cursor() as cur:

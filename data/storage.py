@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 INSERT_BLOB = "INSERT INTO image_blobs (guid, content) VALUES (%(guid)s, %(content)s)"
 SELECT_BLOB_CHUNK = "SELECT SUBSTRING(content, %(start)s, %(size)s) AS chunk FROM image_blobs WHERE guid = %(guid)s"
+# A locking read sees the latest commit, not the caller's snapshot: a BLOB a migration copied since then.
+SELECT_BLOB_CHUNK_LATEST = SELECT_BLOB_CHUNK + " LOCK IN SHARE MODE"
 TEMP_SUFFIX = ".part"
 TRASH_SUFFIX = ".deleting"
 # Derived images (data/variants.py) are ``<guid>.<width>.<fmt>`` beside the PNG and go with it.
@@ -43,6 +45,10 @@ class ContentStore(ABC):
     @abstractmethod
     def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None: ...
 
+    def get_latest(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
+        """``get``, seeing content written since the caller's transaction began."""
+        return self.get(conn, guid, sha256=sha256, size=size)
+
     def remove(self, guid: str) -> None:
         """Set the content aside inside the transaction deleting its row: raising keeps the row.
 
@@ -61,9 +67,10 @@ class ContentStore(ABC):
 
 
 class DiskStore(ContentStore):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, create: bool = True) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, guid: str) -> Path:
         return self.directory / f"{guid}.png"
@@ -154,18 +161,24 @@ class MySQLStore(ContentStore):
         Read now rather than while sending: a delete cannot cut the response short, and a slow client
         holds no connection. The size is bounded by the generation limits (PIXY_MAX_PIXELS).
         """
-        chunks = list(self._read(conn, guid))
+        return self._content(conn, guid, sha256, SELECT_BLOB_CHUNK)
+
+    def get_latest(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
+        return self._content(conn, guid, sha256, SELECT_BLOB_CHUNK_LATEST)
+
+    def _content(self, conn: Connection, guid: str, sha256: str, sql: str) -> ImageContent | None:
+        chunks = list(self._read(conn, guid, sql))
         if not chunks:
             return None
         data = b"".join(chunks)
         return ImageContent(sha256=sha256, size=len(data), stream=lambda: _pieces(data))
 
-    def _read(self, conn: Connection, guid: str) -> Iterator[bytes]:
+    def _read(self, conn: Connection, guid: str, sql: str) -> Iterator[bytes]:
         """Chunk by chunk, so no single packet approaches max_allowed_packet."""
         start = 1
         while True:
             with conn.cursor() as cur:
-                cur.execute(SELECT_BLOB_CHUNK, {"guid": guid, "start": start, "size": CHUNK_BYTES})
+                cur.execute(sql, {"guid": guid, "start": start, "size": CHUNK_BYTES})
                 row = cur.fetchone()
             if row is None:
                 return
@@ -181,5 +194,58 @@ def _pieces(data: bytes) -> Iterator[bytes]:
         yield bytes(view[start : start + CHUNK_BYTES])
 
 
+class FallbackStore(ContentStore):
+    """The configured store, reading through to the other one for images it lacks.
+
+    After ``PIXY_STORAGE`` changes, and while ``python -m data.migrate`` moves content across (data/migrate.py),
+    an image lives on either side. Writes go to ``primary`` only; deletes remove both sides.
+    """
+
+    def __init__(self, primary: ContentStore, secondary: ContentStore) -> None:
+        self.primary = primary
+        self.secondary = secondary
+
+    def put(self, conn: Connection, guid: str, content: bytes) -> None:
+        self.primary.put(conn, guid, content)
+
+    def put_many(self, conn: Connection, items: list[tuple[str, bytes]]) -> None:
+        self.primary.put_many(conn, items)
+
+    def discard(self, guid: str) -> None:
+        self.primary.discard(guid)
+
+    def get(self, conn: Connection, guid: str, *, sha256: str, size: int) -> ImageContent | None:
+        found = self.primary.get(conn, guid, sha256=sha256, size=size)
+        if found is None:
+            found = self.secondary.get_latest(conn, guid, sha256=sha256, size=size)
+        if found is None:  # a migration may have copied it here and removed it there between the two looks
+            found = self.primary.get_latest(conn, guid, sha256=sha256, size=size)
+        return found
+
+    def remove(self, guid: str) -> None:
+        self.primary.remove(guid)
+        try:
+            self.secondary.remove(guid)
+        except BaseException:
+            self.primary.restore(guid)
+            raise
+
+    def restore(self, guid: str) -> None:
+        self.primary.restore(guid)
+        self.secondary.restore(guid)
+
+    def purge(self, guid: str) -> None:
+        self.primary.purge(guid)
+        self.secondary.purge(guid)
+
+    def sweep(self, known_guids: Iterable[str]) -> list[str]:
+        known = list(known_guids)
+        return self.primary.sweep(known) + self.secondary.sweep(known)
+
+
 def make_store(settings: Settings, pool: Pool) -> ContentStore:
-    return MySQLStore(pool) if settings.pixy_storage == "mysql" else DiskStore(settings.pixy_images_dir)
+    """The store ``PIXY_STORAGE`` names, falling back to the other for content not moved yet."""
+    disk = DiskStore(settings.pixy_images_dir, create=settings.pixy_storage == "disk")
+    if settings.pixy_storage == "mysql":
+        return FallbackStore(MySQLStore(pool), disk)
+    return FallbackStore(disk, MySQLStore(pool))

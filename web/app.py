@@ -38,6 +38,7 @@ def _lifespan(generator: ImageGenerator | None) -> Callable[[FastAPI], AbstractA
             queue_depth=container.queue_depth,
             images_stored=container.images.count,
             ping=container.images.ping,
+            jobs_stored=container.jobs.totals,
         )
         if not settings.api_keys:
             logger.warning("PIXY_API_KEYS is empty: the API is open to anyone who can reach it")

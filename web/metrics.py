@@ -7,12 +7,14 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from typing import Any
+from typing import Any, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-GENERATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
+from core.jobs import JobStatus
+from service.job_metrics import JobMetrics
+
 SCRAPE_WAIT = 1.0  # seconds a scrape waits for MySQL's count before serving the last one
 
 
@@ -46,12 +48,13 @@ def succeeded(future: Future) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
 
-class _StoredImages:
-    """The last count read; a scrape shows it, and while MySQL is down, no gauge at all."""
+class _LastRead:
+    """The last value a read of MySQL gave, as a gauge; a scrape shows it, and while MySQL is down, no gauge."""
 
-    def __init__(self, count: Callable[[], int]) -> None:
-        self.reader = OffThread(count, "pixy-images-stored")
-        self.value: int | None = None
+    def __init__(self, read: Callable[[], Any], name: str, family: Callable[[Any], GaugeMetricFamily]) -> None:
+        self.reader = OffThread(read, name)
+        self.family = family
+        self.value: Any = None
 
     async def refresh(self, timeout: float) -> None:
         done = await self.reader.run(timeout)
@@ -59,11 +62,20 @@ class _StoredImages:
             self.value = done.result() if succeeded(done) else None
 
     def collect(self):
-        if self.value is None:
-            return
-        family = GaugeMetricFamily("pixy_images_stored", "Images stored in the database")
-        family.add_metric([], self.value)
-        yield family
+        if self.value is not None:
+            yield self.family(self.value)
+
+
+def _images_stored(count: int) -> GaugeMetricFamily:
+    return GaugeMetricFamily("pixy_images_stored", "Images stored in the database", value=count)
+
+
+def _jobs_stored(counts: dict[str, int]) -> GaugeMetricFamily:
+    """Every status, none left out: a series that vanishes at zero reads as missing data."""
+    family = GaugeMetricFamily("pixy_jobs_stored", "Jobs in the database by status, all processes'", labels=["status"])
+    for status in get_args(JobStatus):
+        family.add_metric([status], counts.get(status, 0))
+    return family
 
 
 class Metrics:
@@ -73,12 +85,7 @@ class Metrics:
         self.latency = Histogram(
             "pixy_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
         )
-        self.generation = Histogram(
-            "pixy_generation_seconds", "Pipeline call latency", buckets=GENERATION_BUCKETS, registry=self.registry
-        )
-        self.batch_size = Histogram(
-            "pixy_generation_batch_size", "Images per pipeline call", buckets=(1, 2, 4, 8, 16), registry=self.registry
-        )
+        self.work = JobMetrics(self.registry)
         self.queue_depth = Gauge("pixy_queue_depth", "Requests waiting for the generator", registry=self.registry)
         self.broker_queue_depth = Gauge(
             "pixy_broker_queue_depth", "Distributed mode: tasks waiting per queue", ["queue"], registry=self.registry
@@ -86,15 +93,7 @@ class Metrics:
         self.webhook_deliveries = Counter(
             "pixy_webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"], registry=self.registry
         )
-        self.jobs = Counter("pixy_jobs", "Finished jobs by terminal status", ["status"], registry=self.registry)
-        self.job_queue_wait = Histogram(
-            "pixy_job_queue_wait_seconds",
-            "Seconds from accepted to started",
-            buckets=GENERATION_BUCKETS,
-            registry=self.registry,
-        )
-        self.cancellations = Counter("pixy_job_cancellations", "Jobs cancelled", registry=self.registry)
-        self.stored: _StoredImages | None = None
+        self.stored: list[_LastRead] = []
         self.ping: OffThread | None = None
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -106,12 +105,8 @@ class Metrics:
         self.webhook_deliveries.labels(outcome).inc()
 
     def observe_job(self, job) -> None:
-        """A finished job (``core.jobs.Job``): its status, and how long it waited for the generator."""
-        self.jobs.labels(job.status).inc()
-        if job.status == "cancelled":
-            self.cancellations.inc()
-        if job.started_at is not None:
-            self.job_queue_wait.observe(max(0.0, (job.started_at - job.created_at).total_seconds()))
+        """A job this process ended (``core.jobs.Job``)."""
+        self.work.observe_job(job)
 
     def observe_queues(self, depths: dict[str, int | None]) -> None:
         for queue, depth in depths.items():
@@ -119,27 +114,35 @@ class Metrics:
                 self.broker_queue_depth.labels(queue).set(depth)
 
     def observe_batch(self, seconds: float, size: int) -> None:
-        self.generation.observe(seconds)
-        self.batch_size.observe(size)
+        self.work.observe_batch(seconds, size)
 
     def watch(
-        self, *, queue_depth: Callable[[], int], images_stored: Callable[[], int], ping: Callable[[], None]
+        self,
+        *,
+        queue_depth: Callable[[], int],
+        images_stored: Callable[[], int],
+        ping: Callable[[], None],
+        jobs_stored: Callable[[], dict[str, int]] | None = None,
     ) -> None:
+        """``jobs_stored``: jobs per status in MySQL, every process's (in the distributed mode workers end most
+        jobs, so this process's own counters see only a part)."""
         self.queue_depth.set_function(queue_depth)
         self.ping = OffThread(ping, "pixy-ready-ping")
-        self.stored = _StoredImages(images_stored)
-        self.registry.register(self.stored)
+        self.stored = [_LastRead(images_stored, "pixy-images-stored", _images_stored)]
+        if jobs_stored is not None:
+            self.stored.append(_LastRead(jobs_stored, "pixy-jobs-stored", _jobs_stored))
+        for gauge in self.stored:
+            self.registry.register(gauge)
 
     async def refresh(self, timeout: float = SCRAPE_WAIT) -> None:
-        """A fresh stored-images count when MySQL gives one within ``timeout``; the last one otherwise."""
-        if self.stored is not None:
-            await self.stored.refresh(timeout)
+        """Fresh counts from MySQL when it gives them within ``timeout``; the last ones otherwise."""
+        await asyncio.gather(*(gauge.refresh(timeout) for gauge in self.stored))
 
     async def database_answers(self, timeout: float) -> bool:
         """Whether MySQL answered a ping within ``timeout``: a stuck database is not ready, and says so quickly."""
         return self.ping is not None and succeeded(await self.ping.run(timeout))
 
     def close(self) -> None:
-        for reader in (self.ping, self.stored and self.stored.reader):
+        for reader in [self.ping, *(gauge.reader for gauge in self.stored)]:
             if reader is not None:
                 reader.close()

@@ -18,6 +18,7 @@ from service.distributed.bootstrap import bootstrap_worker
 from service.distributed.celery_app import RUN_JOB, make_celery
 from service.distributed.execution import DONE, LATER, RAN, TaskExecution
 from service.distributed.preflight import broker_problem, database_problem, peer_problem
+from service.distributed.worker_metrics import WorkerMetrics
 
 logger = logging.getLogger("pixyproxy.worker")
 
@@ -25,6 +26,7 @@ settings = get_settings()
 app = make_celery(settings)
 app.conf.worker_concurrency = settings.pixy_max_batch or 1  # ``main`` sets it from the loaded model's device
 _container: Container | None = None
+metrics = WorkerMetrics()
 
 
 @app.task(name=RUN_JOB, bind=True, max_retries=None)
@@ -41,7 +43,12 @@ def start(generator=None, name: str | None = None, prepare_database: bool = True
     """Build this worker's container once (``main`` does before Celery starts; ``worker_init`` otherwise)."""
     global _container
     if _container is None:
-        _container = bootstrap_worker(settings, generator=generator, name=name, prepare_database=prepare_database)
+        if problem := metrics.serve(settings.pixy_host, settings.pixy_worker_metrics_port):
+            logger.error("%s: this worker exports no metrics", problem)  # ``main`` refuses to start instead
+        _container = bootstrap_worker(
+            settings, generator=generator, name=name, prepare_database=prepare_database, observers=metrics.observers()
+        )
+        metrics.watch(_container.queue_depth)
     return _container
 
 
@@ -66,7 +73,8 @@ def main(argv: list[str] | None = None, generator=None) -> int:
     logging.basicConfig(level=settings.pixy_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not settings.distributed:
         return _refuse("PIXY_BROKER_URL is not set: a worker takes its jobs from the broker the API processes use")
-    if problem := broker_problem(settings) or database_problem(settings):
+    port = settings.pixy_worker_metrics_port
+    if problem := broker_problem(settings) or database_problem(settings) or metrics.serve(settings.pixy_host, port):
         return _refuse(problem)
     try:
         container = start(generator, prepare_database=False)  # database_problem has just prepared it

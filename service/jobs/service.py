@@ -117,6 +117,10 @@ class JobService:
     def count(self, *, status: str | None = None) -> int:
         return self.repository.count(status=status)
 
+    def totals(self) -> dict[str, int]:
+        """Jobs per status in the table, whichever process ran them (statuses with none are left out)."""
+        return self.repository.count_by_status()
+
     def cancel(self, job_id: str) -> Job:
         """A queued job never runs; a running one stops at its next step; a finished one is a 409."""
         job = self.get(job_id)

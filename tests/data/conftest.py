@@ -11,7 +11,7 @@ import pytest
 from core.models import ImageDetail
 from data.connection import Pool
 from data.images import MySQLImageRepository
-from data.storage import ContentStore, make_store
+from data.storage import ContentStore, DiskStore, MySQLStore, make_store
 
 STORES = ["disk", "mysql"]
 BASE_TIME = datetime(2024, 2, 29, 23, 59, 58, 123456)
@@ -86,3 +86,29 @@ def new_image():
 def content_of():
     """The content ``add`` stores for an image."""
     return content_for
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def sides(settings, pool) -> dict[str, ContentStore]:
+    """Each store by its PIXY_STORAGE name, without the other behind it."""
+    return {"disk": DiskStore(settings.pixy_images_dir), "mysql": MySQLStore(pool)}
+
+
+@pytest.fixture
+def stored_on(pool, sides, new_image):
+    """Add an image whose content is on the named sides only."""
+
+    def add(*names: str) -> ImageDetail:
+        image = new_image()
+        content = content_for(image)
+        MySQLImageRepository(pool, sides[names[0]]).add(image, content=content, sha256=sha256_of(content))
+        for name in names[1:]:
+            with pool.transaction() as conn:
+                sides[name].put(conn, image.guid, content)
+        return image
+
+    return add

@@ -64,7 +64,7 @@ async def _ready_distributed(container, database: bool, model: str) -> dict:
 
 @router.get("/metrics")
 async def metrics(registry: MetricsDep, container: ContainerDep) -> Response:
-    """Prometheus text exposition; the stored-images gauge is the last count MySQL gave."""
+    """Prometheus text exposition; the stored images and jobs per status are the last counts MySQL gave."""
     await registry.refresh()
     if container.cluster is not None:  # the broker's queues, read off the event loop
         registry.observe_queues(await run_in_threadpool(container.cluster.queue_depths))
