@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     pixy_png_compress_level: int = Field(default=1, ge=0, le=9)
     # JPEG and WebP quality of derived images (?format=, ?width=) and the OpenAI default for output_compression.
     pixy_variant_quality: int = Field(default=80, ge=1, le=100)
+    # The thumbnail widths ``?width=`` may ask for (each is made once and kept); any other is a 422. Empty: none.
+    pixy_variant_widths: str = "64,128,256,512,1024"
 
     pixy_max_steps: int = Field(default=100, ge=1)
     pixy_max_side: int = Field(default=2048, ge=64)
@@ -126,6 +128,18 @@ class Settings(BaseSettings):
     def api_keys(self) -> list[str]:
         raw = self.pixy_api_keys.get_secret_value()
         return [key.strip() for key in raw.split(",") if key.strip()]
+
+    @property
+    def variant_widths(self) -> tuple[int, ...]:
+        """The allowed thumbnail widths, ascending."""
+        return tuple(sorted({int(w) for w in self.pixy_variant_widths.split(",") if w.strip()}))
+
+    @field_validator("pixy_variant_widths")
+    @classmethod
+    def _widths_are_positive_integers(cls, value: str) -> str:
+        if not all(w.strip().isdigit() and int(w) > 0 for w in value.split(",") if w.strip()):
+            raise ValueError("a comma-separated list of positive integers, e.g. 64,128,256")
+        return value
 
     @property
     def cors_origins(self) -> list[str]:

@@ -175,7 +175,9 @@ def resolver(settings: Settings, images: ImageService, model: Callable, *, devic
 
 def variant_service(settings: Settings, pool: Pool, store: ContentStore) -> VariantService:
     return VariantService(
-        VariantRepository(pool, store, make_variant_store(settings, pool)), quality=settings.pixy_variant_quality
+        VariantRepository(pool, store, make_variant_store(settings, pool)),
+        quality=settings.pixy_variant_quality,
+        widths=settings.variant_widths,
     )
 
 

@@ -8,7 +8,7 @@ import io
 from PIL import Image
 
 from core.content import ImageContent
-from core.exceptions import ImageNotFound
+from core.exceptions import ImageNotFound, InvalidInput
 from core.ids import canonical_guid
 from core.variants import MEDIA_TYPES, VariantSpec
 from data.variants import VariantRepository
@@ -41,12 +41,18 @@ def encode_variant(png: bytes, spec: VariantSpec, *, quality: int, max_side: int
 class VariantService:
     """Derived images of stored ones: made on first request, kept, and served like the original."""
 
-    def __init__(self, repository: VariantRepository, *, quality: int = 80) -> None:
+    def __init__(self, repository: VariantRepository, *, quality: int = 80, widths: tuple[int, ...] = ()) -> None:
+        """``widths``: the thumbnail widths that may be asked for. A fixed few, so GETs cannot fill the disk
+        with one file per width."""
         self.repository = repository
         self.quality = quality
+        self.widths = widths
 
     def content(self, guid: str, spec: VariantSpec) -> tuple[ImageContent, str]:
         """The variant's bytes and media type; the stored PNG itself when ``spec`` comes to the original."""
+        if spec.width is not None and spec.width not in self.widths:
+            allowed = ", ".join(map(str, self.widths)) or "none (PIXY_VARIANT_WIDTHS is empty)"
+            raise InvalidInput(f"width: must be one of {allowed}", field="width")
         guid = canonical_guid(guid)
         found = self.repository.find(guid, spec)
         if found is None:

@@ -61,17 +61,17 @@ def test_a_thumbnail_has_the_asked_format_and_keeps_the_aspect(make_client, sett
 def test_the_second_request_serves_the_kept_variant_without_encoding_again(make_client, settings, storage):
     client = make_client(pixy_storage=storage)
     guid = create(client)["guid"]
-    client.get(f"/image/{guid}/content", params={"format": "webp", "width": 32})
-    overwrite_variant(settings, storage, guid, "32.webp", b"kept bytes")
+    client.get(f"/image/{guid}/content", params={"format": "webp", "width": 64})
+    overwrite_variant(settings, storage, guid, "64.webp", b"kept bytes")
     # On disk the ETag is the hash of what is read; in MySQL the stored hash: either way the kept bytes come back.
-    assert client.get(f"/image/{guid}/content", params={"format": "webp", "width": 32}).content == b"kept bytes"
+    assert client.get(f"/image/{guid}/content", params={"format": "webp", "width": 64}).content == b"kept bytes"
 
 
 @STORAGES
 def test_a_width_past_the_original_gives_the_original_size(make_client, settings, storage):
     client = make_client(pixy_storage=storage)
     guid = create(client)["guid"]
-    response = client.get(f"/image/{guid}/content", params={"format": "webp", "width": 1000})
+    response = client.get(f"/image/{guid}/content", params={"format": "webp", "width": 1024})
     assert Image.open(io.BytesIO(response.content)).size == (128, 96)
     assert stored_variants(settings, storage, guid) == ["128.webp"]
     full = client.get(f"/image/{guid}/content", params={"format": "webp"})
@@ -83,7 +83,7 @@ def test_png_at_full_width_is_the_stored_original(make_client, settings, storage
     client = make_client(pixy_storage=storage)
     guid = create(client)["guid"]
     original = client.get(f"/image/{guid}/content")
-    for params in ({"format": "png"}, {"width": 128}, {"width": 500, "format": "png"}):
+    for params in ({"format": "png"}, {"width": 128}, {"width": 512, "format": "png"}):
         same = client.get(f"/image/{guid}/content", params=params)
         assert (same.content, same.headers["etag"]) == (original.content, original.headers["etag"]), params
     assert stored_variants(settings, storage, guid) == []
@@ -151,6 +151,9 @@ def test_an_outside_delete_hides_the_variants_and_the_next_start_sweeps_them(mak
         ({"width": 0}, "width"),
         ({"width": -5}, "width"),
         ({"width": 2049}, "width"),
+        ({"width": 63}, "width"),
+        ({"width": 65}, "width"),
+        ({"width": 1025}, "width"),
         ({"width": 10**30}, "width"),
         ({"width": "wide"}, "width"),
         ({"width": "2.5"}, "width"),
@@ -165,3 +168,41 @@ def test_bad_format_or_width_is_a_422_naming_it_and_stores_nothing(make_client, 
     assert response.headers["content-type"] == "application/json"
     assert response.json()["field"] == field
     assert stored_variants(settings, storage, guid) == []
+
+
+@pytest.mark.parametrize("width", [64, 128, 256, 512, 1024])
+def test_each_allowed_width_is_served(make_client, width):
+    client = make_client()
+    guid = create(client, width=256, height=128)["guid"]
+    response = client.get(f"/image/{guid}/content", params={"format": "webp", "width": width})
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.content)).width == min(width, 256)
+
+
+def test_a_disallowed_width_names_the_allowed_ones_and_240_widths_write_nothing(make_client, settings):
+    client = make_client()
+    guid = create(client)["guid"]
+    response = client.get(f"/image/{guid}/content", params={"format": "webp", "width": 100})
+    assert response.status_code == 422
+    assert "64, 128, 256, 512, 1024" in response.json()["detail"]
+    for width in range(1, 241):
+        if width not in (64, 128):
+            assert client.get(f"/image/{guid}/content", params={"width": width}).status_code == 422
+    assert stored_variants(settings, "disk", guid) == []
+
+
+def test_the_widths_come_from_the_setting_and_an_empty_list_allows_none(make_client, settings):
+    client = make_client(pixy_variant_widths="96")
+    guid = create(client)["guid"]
+    assert client.get(f"/image/{guid}/content", params={"format": "webp", "width": 96}).status_code == 200
+    assert client.get(f"/image/{guid}/content", params={"format": "webp", "width": 64}).status_code == 422
+    none = make_client(pixy_variant_widths="")
+    refused = none.get(f"/image/{guid}/content", params={"format": "webp", "width": 96})
+    assert refused.status_code == 422 and "PIXY_VARIANT_WIDTHS" in refused.json()["detail"]
+    assert none.get(f"/image/{guid}/content", params={"format": "webp"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["abc", "64,-1", "64,0", "1.5"])
+def test_a_widths_setting_that_is_not_positive_integers_is_refused(settings, value):
+    with pytest.raises(ValueError, match="PIXY_VARIANT_WIDTHS|positive integers"):
+        type(settings)(**(settings.model_dump() | {"pixy_variant_widths": value}))

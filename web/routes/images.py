@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from core.cursor import decode_cursor
-from core.exceptions import InvalidInput
 from core.models import GenerationRequest, ImageDetail, PageQuery
 from core.variants import VariantSpec
 from web.deps import IdempotencyKey, ImageServiceDep, JobServiceDep, SettingsDep, VariantServiceDep
@@ -91,11 +90,10 @@ def get_image_content(
 ) -> Response:
     """The image's PNG bytes, cacheable forever: content never changes under a guid.
 
-    ``format`` (png, jpeg, webp) and ``width`` (a thumbnail, never wider than the image) ask for a
+    ``format`` (png, jpeg, webp) and ``width`` (a thumbnail of one of PIXY_VARIANT_WIDTHS, never wider than the
+    image) ask for a
     variant, made once and kept, with its own ETag.
     """
-    if width is not None and width > settings.pixy_max_side:
-        raise InvalidInput(f"width: must be at most {settings.pixy_max_side}", field="width")
     if format_ is None and width is None:
         content, media_type = service.content(guid), "image/png"
     else:
