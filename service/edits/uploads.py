@@ -11,8 +11,14 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.exceptions import InvalidInput
+from core.settings import Settings
 
 ACCEPTED = ("PNG", "JPEG", "WEBP")
+# LANCZOS's coefficient tables grow with the longer side: a 2 KB PNG of 16,777,216 x 1 pixels cost 0.8 GB.
+MAX_SIDE: int = Settings.model_fields["pixy_max_upload_side"].default
+MAX_ASPECT = 8
+# Above 3, reducing by a whole factor first is indistinguishable from LANCZOS alone, and far cheaper.
+REDUCING_GAP = 3.0
 # What a damaged file raises in Pillow's decoders (zlib errors surface as these too).
 _BROKEN = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
 
@@ -21,8 +27,8 @@ def _refuse(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", field=field)
 
 
-def open_checked(data: bytes, field: str, *, max_pixels: int) -> Image.Image:
-    """Decode ``data`` as a PNG, JPEG or WebP of at most ``max_pixels``, or refuse it naming ``field``."""
+def open_checked(data: bytes, field: str, *, max_pixels: int, max_side: int = MAX_SIDE) -> Image.Image:
+    """Decode ``data`` as a PNG, JPEG or WebP within the limits, or refuse it naming ``field``."""
     if not data:
         raise _refuse(field, "empty file")
     too_many = _refuse(field, f"more than {max_pixels} pixels")
@@ -34,14 +40,22 @@ def open_checked(data: bytes, field: str, *, max_pixels: int) -> Image.Image:
         raise too_many from None
     except (UnidentifiedImageError, *_BROKEN):
         raise _refuse(field, "not a PNG, JPEG or WebP image") from None
-    width, height = image.size
-    if width < 1 or height < 1 or width * height > max_pixels:
-        raise _refuse(field, f"{width}x{height} is more than {max_pixels} pixels")
+    _check_size(image.size, field, max_pixels=max_pixels, max_side=max_side)
     try:
         image.load()
     except (Image.DecompressionBombError, *_BROKEN):
         raise _refuse(field, "truncated or corrupt image") from None
     return image
+
+
+def _check_size(size: tuple[int, int], field: str, *, max_pixels: int, max_side: int) -> None:
+    width, height = size
+    if width < 1 or height < 1 or width * height > max_pixels:
+        raise _refuse(field, f"{width}x{height} is more than {max_pixels} pixels")
+    if max(width, height) > max_side:
+        raise _refuse(field, f"{width}x{height} has a side longer than {max_side} pixels")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise _refuse(field, f"{width}x{height}: one side may be at most {MAX_ASPECT} times the other")
 
 
 def repaint_mask(image: Image.Image, field: str = "mask") -> Image.Image:
@@ -69,7 +83,11 @@ class Uploads:
 
     def encoded(self, width: int, height: int) -> dict[str, bytes]:
         """What the job keeps: each image as an RGB PNG of the output size, the mask as a 1-bit-like L PNG."""
-        rows = {f"image{i}": _png(image.resize((width, height), Image.LANCZOS)) for i, image in enumerate(self.images)}
+        size = (width, height)
+        rows = {
+            f"image{i}": _png(image.resize(size, Image.LANCZOS, reducing_gap=REDUCING_GAP))
+            for i, image in enumerate(self.images)
+        }
         if self.mask is not None:
             rows["mask"] = _png(self.mask.resize((width, height), Image.NEAREST))
         return rows
@@ -81,16 +99,22 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def check_uploads(images: list[tuple[str, bytes]], mask: tuple[str, bytes] | None, *, max_pixels: int) -> Uploads:
+def _upright_rgb(image: Image.Image) -> Image.Image:
+    # In place, and converted only when needed: each copy of an upload this size is up to 64 MB.
+    ImageOps.exif_transpose(image, in_place=True)
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def check_uploads(
+    images: list[tuple[str, bytes]], mask: tuple[str, bytes] | None, *, max_pixels: int, max_side: int = MAX_SIDE
+) -> Uploads:
     """Check every upload (field name, bytes); the first refused one is a 422 naming its field."""
-    decoded = []
-    for field, data in images:
-        image = open_checked(data, field, max_pixels=max_pixels)
-        decoded.append(ImageOps.exif_transpose(image).convert("RGB"))
+    limits = {"max_pixels": max_pixels, "max_side": max_side}
+    decoded = [_upright_rgb(open_checked(data, field, **limits)) for field, data in images]
     repaint = None
     if mask is not None:
         field, data = mask
-        opened = open_checked(data, field, max_pixels=max_pixels)
+        opened = open_checked(data, field, **limits)
         if opened.size != decoded[0].size:
             width, height = decoded[0].size
             raise _refuse(field, f"is {opened.width}x{opened.height}, the image is {width}x{height}: they must match")

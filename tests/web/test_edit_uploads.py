@@ -93,6 +93,8 @@ def _truncated() -> bytes:
 
 BAD_UPLOADS = {
     "bomb": (lambda: _files(png_bomb()), {}, "image"),
+    "2 KB of 16777216x1 pixels": (lambda: _files(encoded(Image.new("1", (16_777_216, 1)))), {}, "image"),
+    "a side over 8192": (lambda: _files(encoded(Image.new("1", (8200, 1025)))), {}, "image"),
     "not an image": (lambda: _files(b"%PDF-1.4 this is not a picture\n" * 20), {}, "image"),
     "truncated": (lambda: _files(_truncated()), {}, "image"),
     "empty": (lambda: _files(b""), {}, "image"),
@@ -162,6 +164,17 @@ def test_pixels_are_capped_by_a_setting_before_decoding(make_client, raw):
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "image"
     assert "more than 4096 pixels" in answer.json()["error"]["message"]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="web/routes/openai_edits.py does not pass max_side=settings.pixy_max_upload_side yet"
+)
+def test_the_longest_side_is_capped_by_a_setting_before_decoding(make_client):
+    client = make_client(pixy_max_upload_side=64)
+    answer = client.post(EDITS, files=_files(noise_png(65, 64)), data=FIELDS)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == "image"
+    assert "longer than 64 pixels" in answer.json()["error"]["message"]
 
 
 def test_an_idempotency_key_replays_the_same_upload_and_refuses_another(client, raw):
