@@ -11,7 +11,7 @@ import pytest
 from openai import OpenAI
 from PIL import Image
 
-from tests.web.edit_inputs import count_rows, encoded, mask_png, noise_png, png_bomb
+from tests.web.edit_inputs import count_rows, encoded, jpeg_scan_bomb, mask_png, noise_png, png_bomb
 
 EDITS = "/v1/images/edits"
 FIELDS = {"prompt": "a blue boat", "steps": "2", "seed": "11"}
@@ -95,6 +95,7 @@ BAD_UPLOADS = {
     "bomb": (lambda: _files(png_bomb()), {}, "image"),
     "2 KB of 16777216x1 pixels": (lambda: _files(encoded(Image.new("1", (16_777_216, 1)))), {}, "image"),
     "a side over 8192": (lambda: _files(encoded(Image.new("1", (8200, 1025)))), {}, "image"),
+    "a JPEG of 1006 scans": (lambda: _files(jpeg_scan_bomb()), {}, "image"),
     "not an image": (lambda: _files(b"%PDF-1.4 this is not a picture\n" * 20), {}, "image"),
     "truncated": (lambda: _files(_truncated()), {}, "image"),
     "empty": (lambda: _files(b""), {}, "image"),
