@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from standardwebhooks import Webhook
 
 from core.clock import now
@@ -15,6 +14,7 @@ from core.exceptions import ImageException
 from core.jobs import Job
 from data.webhooks import Delivery, WebhookDeliveryRepository
 from service.webhooks.policy import WebhookPolicy
+from service.webhooks.sender import SEND_ERRORS, WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,7 @@ class WebhookDispatcher:
         self.retry_for = timedelta(seconds=retry_for)
         self.lease = timedelta(seconds=2 * timeout + 5)
         self._signer = Webhook(secret)
-        # No redirects and no proxies from the environment: only the listed host is ever reached.
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        self._sender = WebhookSender(timeout=timeout)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -78,7 +77,6 @@ class WebhookDispatcher:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
-        self._client.close()
 
     def _record_missed(self, rebuild: Callable[[str], Job]) -> None:
         try:
@@ -144,11 +142,11 @@ class WebhookDispatcher:
             "webhook-signature": self._signer.sign(delivery.job_id, sent_at, delivery.payload),
         }
         try:
-            response = self._client.post(delivery.url, content=delivery.payload.encode("utf-8"), headers=headers)
-        except httpx.HTTPError as exc:  # timeouts, refused connections, resets: the receiver may come back
+            status = self._sender.post(delivery.url, body=delivery.payload.encode("utf-8"), headers=headers)
+        except SEND_ERRORS as exc:  # timeouts, refused connections, resets: the receiver may come back
             return "retry", type(exc).__name__
-        if 200 <= response.status_code < 300:
+        if 200 <= status < 300:
             return "delivered", None
-        if response.status_code >= 500 or response.status_code in RETRY_STATUSES:
-            return "retry", f"HTTP {response.status_code}"
-        return "failed", f"HTTP {response.status_code}"
+        if status >= 500 or status in RETRY_STATUSES:
+            return "retry", f"HTTP {status}"
+        return "failed", f"HTTP {status}"

@@ -1,0 +1,150 @@
+"""Webhook delivery against real local receivers, over deliveries kept in memory: hostile or slow receivers
+cost one attempt's deadline and one worker, never the other hosts' deliveries."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from core.clock import now
+from data.webhooks import Delivery
+from service.webhooks.dispatcher import WebhookDispatcher
+from service.webhooks.policy import WebhookPolicy
+from tests.webhook_receiver import HUGE, HUGE_BYTES, SECRET, TRICKLE, Receiver
+
+RETRY_FOR = 600.0
+
+
+@dataclass
+class Settled:
+    job_id: str
+    status: str
+    error: str | None
+    at: float  # time.monotonic()
+
+
+class MemoryDeliveries:
+    """``WebhookDeliveryRepository``'s verbs over a dict, as its SQL behaves; it records every settlement."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Delivery] = {}
+        self.next_at: dict[int, datetime] = {}
+        self.status: dict[int, str] = {}
+        self.settled: list[Settled] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Condition()
+
+    def add(self, *, job_id: str, url: str, payload: str, at: datetime) -> None:
+        with self._lock:
+            if all(row.job_id != job_id for row in self.rows.values()):
+                delivery_id = next(self._ids)
+                self.rows[delivery_id] = Delivery(delivery_id, job_id, url, payload, 0, at)
+                self.next_at[delivery_id], self.status[delivery_id] = at, "pending"
+
+    def due(self, *, at: datetime, limit: int = 20) -> list[Delivery]:
+        with self._lock:
+            due = [i for i in self.rows if self.status[i] == "pending" and self.next_at[i] <= at]
+            return [self.rows[i] for i in sorted(due, key=lambda i: (self.next_at[i], i))[:limit]]
+
+    def next_due(self) -> datetime | None:
+        with self._lock:
+            return min((self.next_at[i] for i in self.rows if self.status[i] == "pending"), default=None)
+
+    def take(self, delivery_id: int, *, at: datetime, lease_until: datetime) -> bool:
+        with self._lock:
+            if self.status[delivery_id] != "pending" or self.next_at[delivery_id] > at:
+                return False
+            row = self.rows[delivery_id]
+            self.rows[delivery_id] = replace(row, attempts=row.attempts + 1)
+            self.next_at[delivery_id] = lease_until
+            return True
+
+    def settle(self, delivery_id: int, *, status: str, next_at: datetime, error: str | None = None) -> None:
+        with self._lock:
+            self.status[delivery_id], self.next_at[delivery_id] = status, next_at
+            self.settled.append(Settled(self.rows[delivery_id].job_id, status, error, time.monotonic()))
+            self._lock.notify_all()
+
+    def missed(self, *, since: datetime) -> list[tuple[str, str]]:
+        return []
+
+    def wait_settled(self, count: int, timeout: float = 30) -> list[Settled]:
+        with self._lock:
+            assert self._lock.wait_for(lambda: len(self.settled) >= count, timeout), f"{len(self.settled)} settled"
+            return list(self.settled)
+
+    def status_of(self, job_id: str) -> str:
+        with self._lock:
+            return next(self.status[i] for i, row in self.rows.items() if row.job_id == job_id)
+
+
+@pytest.fixture
+def deliveries() -> MemoryDeliveries:
+    return MemoryDeliveries()
+
+
+@pytest.fixture
+def receiver():
+    made: list[Receiver] = []
+
+    def build(*answers: int) -> Receiver:
+        made.append(Receiver(list(answers)))
+        return made[-1]
+
+    yield build
+    for each in made:
+        each.close()
+
+
+@pytest.fixture
+def dispatcher(deliveries):
+    started: list[WebhookDispatcher] = []
+
+    def build(*receivers: Receiver, timeout: float = 5.0, **options) -> WebhookDispatcher:
+        hosts = ",".join(each.host for each in receivers)
+        started.append(
+            WebhookDispatcher(
+                deliveries=deliveries,
+                policy=WebhookPolicy.from_settings(secret=SECRET, hosts=hosts),
+                url_of=lambda job_id: None,
+                secret=SECRET,
+                timeout=timeout,
+                retry_base=options.pop("retry_base", 0.05),
+                retry_for=options.pop("retry_for", RETRY_FOR),
+                **options,
+            ).start()
+        )
+        return started[-1]
+
+    yield build
+    for each in started:
+        each.stop()
+
+
+def owe(deliveries: MemoryDeliveries, job_id: str, url: str, *, age_s: float = 1.0) -> None:
+    deliveries.add(job_id=job_id, url=url, payload=f'{{"id": "{job_id}"}}', at=now() - timedelta(seconds=age_s))
+
+
+def test_a_receiver_trickling_its_headers_is_cut_at_the_attempts_deadline(deliveries, receiver, dispatcher):
+    hook = receiver(TRICKLE)  # a header line every 0.2 s: no single read ever waits 1 s
+    owe(deliveries, "trickled", hook.url)
+    started = time.monotonic()
+    dispatcher(hook, timeout=1.0)
+    [settled] = deliveries.wait_settled(1, timeout=15)
+    assert settled.status == "pending" and "Timeout" in settled.error  # tried again later
+    assert settled.at - started < 2.0
+
+
+def test_an_answers_body_is_never_read(deliveries, receiver, dispatcher):
+    hook = receiver(HUGE)
+    owe(deliveries, "huge", hook.url)
+    dispatcher(hook)
+    [settled] = deliveries.wait_settled(1)
+    assert settled.status == "delivered"
+    assert hook.answered.acquire(timeout=30)
+    assert hook.body_sent < 32 * 2**20 < HUGE_BYTES  # what the sockets' buffers took before the hang-up
