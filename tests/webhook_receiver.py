@@ -29,6 +29,8 @@ class Receiver:
     received: list[Delivery] = field(default_factory=list)
     slow_s: float = 1.0
     trickle_s: float = 20.0
+    # Set, every answer waits until it is set: a test decides when this receiver answers.
+    gate: threading.Event | None = None
     body_sent: int = 0  # bytes of HUGE bodies written before the sender hung up
     answered: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
 
@@ -40,6 +42,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.received.append(Delivery(dict(self.headers.items()), body))
                 status = receiver.answers.pop(0) if receiver.answers else 200
+                if receiver.gate is not None:
+                    receiver.gate.wait(timeout=60)
                 try:
                     self.answer(status)
                 except OSError:  # the sender hung up
@@ -88,5 +92,7 @@ class Receiver:
         return self.received
 
     def close(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
         self.server.shutdown()
         self.server.server_close()

@@ -1,11 +1,18 @@
-"""Signed webhooks: a finished job is POSTed to its webhook_url per Standard Webhooks, retried from MySQL."""
+"""Signed webhooks: a finished job is POSTed to its webhook_url per Standard Webhooks, retried from MySQL.
+
+A few workers send at once, to different hosts (host:port) only: a slow or hostile receiver holds one
+worker for at most one attempt's deadline at a time, while the other hosts' deliveries go on.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
 
@@ -22,6 +29,14 @@ MAX_BACKOFF_S = 60.0
 IDLE_WAIT_S = 5.0  # how often the table is looked at with nothing due: rows another process added
 MISSED_WINDOW = timedelta(days=1)
 RETRY_STATUSES = frozenset({408, 429})
+WORKERS = 4
+STOP_WAIT_S = 2.0
+DUE_PAGE = 20
+
+
+def host_of(url: str) -> str:
+    """What one delivery at a time may reach: the URL's host[:port]."""
+    return urlsplit(url).netloc.lower()
 
 
 def backoff(base: float, attempts: int) -> float:
@@ -30,7 +45,7 @@ def backoff(base: float, attempts: int) -> float:
 
 
 class WebhookDispatcher:
-    """One thread of its own sends due deliveries, so a slow receiver never holds up generation."""
+    """Threads of its own (one picks due deliveries, ``workers`` send them), so no receiver holds up generation."""
 
     def __init__(
         self,
@@ -42,6 +57,7 @@ class WebhookDispatcher:
         timeout: float,
         retry_base: float,
         retry_for: float,
+        workers: int = WORKERS,
     ) -> None:
         self.deliveries = deliveries
         self.policy = policy
@@ -49,11 +65,15 @@ class WebhookDispatcher:
         self.retry_base = retry_base
         self.retry_for = timedelta(seconds=retry_for)
         self.lease = timedelta(seconds=2 * timeout + 5)
+        self.workers = workers
         self._signer = Webhook(secret)
         self._sender = WebhookSender(timeout=timeout)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._taken: queue.SimpleQueue[tuple[Delivery, str] | None] = queue.SimpleQueue()
+        self._busy: set[str] = set()  # hosts with a delivery in flight
+        self._busy_lock = threading.Lock()
         # Called with "delivered", "retried" or "failed" after each attempt (the /metrics counter).
         self.on_outcome: list[Callable[[str], None]] = []
 
@@ -68,15 +88,23 @@ class WebhookDispatcher:
         """Start sending; ``missed`` rebuilds jobs that finished while the process died before recording."""
         if missed is not None:
             self._record_missed(missed)
-        self._thread = threading.Thread(target=self._loop, name="pixy-webhooks", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, name="pixy-webhooks", daemon=True)]
+        self._threads += [
+            threading.Thread(target=self._work, name=f"pixy-webhooks-{i}", daemon=True) for i in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop taking deliveries; one in flight ends by its deadline, or its lease brings it back."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        for _ in range(self.workers):
+            self._taken.put(None)
+        until = time.monotonic() + STOP_WAIT_S
+        for thread in self._threads:
+            thread.join(timeout=max(until - time.monotonic(), 0))
 
     def _record_missed(self, rebuild: Callable[[str], Job]) -> None:
         try:
@@ -89,8 +117,9 @@ class WebhookDispatcher:
         while not self._stop.is_set():
             wait = IDLE_WAIT_S
             try:
-                self._send_due()
-                wait = self._until_next_due()
+                # With due deliveries left to busy hosts, a worker's wake says when to look again.
+                if not self._send_due():
+                    wait = self._until_next_due()
             except ImageException as exc:  # MySQL is away: the deliveries wait in their table
                 logger.warning("webhook deliveries paused: %s", exc.message)
             except Exception:
@@ -104,13 +133,50 @@ class WebhookDispatcher:
             return IDLE_WAIT_S
         return min(max((due - now()).total_seconds(), 0.0), IDLE_WAIT_S)
 
-    def _send_due(self) -> None:
+    def _send_due(self) -> bool:
+        """Hand due deliveries to idle workers, one per idle host; True if some are left waiting for one."""
         at = now()
-        for delivery in self.deliveries.due(at=at):
+        picked, left = self._pick(at)
+        for delivery in picked:
             if self._stop.is_set():
-                return
+                return left
             if self.deliveries.take(delivery.id, at=at, lease_until=at + self.lease):
+                host = host_of(delivery.url)
+                with self._busy_lock:
+                    self._busy.add(host)
+                self._taken.put((delivery, host))
+        return left
+
+    def _pick(self, at: datetime) -> tuple[list[Delivery], bool]:
+        """The oldest due delivery of each host with none in flight, as many as workers are idle, and whether
+        any due one is left; the page grows past a busy host's backlog, so it cannot hide the others."""
+        with self._busy_lock:
+            busy = set(self._busy)
+        idle, limit = self.workers - len(busy), DUE_PAGE
+        while True:
+            due = self.deliveries.due(at=at, limit=limit)
+            picked: dict[str, Delivery] = {}
+            for delivery in due:
+                if (host := host_of(delivery.url)) not in busy:
+                    picked.setdefault(host, delivery)
+            if len(picked) >= idle or len(due) < limit:
+                chosen = list(picked.values())[: max(idle, 0)]
+                return chosen, len(due) > len(chosen)
+            limit *= 4
+
+    def _work(self) -> None:
+        while (taken := self._taken.get()) is not None:
+            delivery, host = taken
+            try:
                 self._attempt(delivery)
+            except ImageException as exc:  # not settled: its lease runs out and it is tried again
+                logger.warning("webhook for job %s to %s not settled: %s", delivery.job_id, host, exc.message)
+            except Exception:
+                logger.exception("webhook delivery error")
+            finally:
+                with self._busy_lock:
+                    self._busy.discard(host)
+                self._wake.set()
 
     def _attempt(self, delivery: Delivery) -> None:
         result, error = self._send(delivery)

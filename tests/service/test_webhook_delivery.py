@@ -92,8 +92,8 @@ def deliveries() -> MemoryDeliveries:
 def receiver():
     made: list[Receiver] = []
 
-    def build(*answers: int) -> Receiver:
-        made.append(Receiver(list(answers)))
+    def build(*answers: int, gated: bool = False) -> Receiver:
+        made.append(Receiver(list(answers), gate=threading.Event() if gated else None))
         return made[-1]
 
     yield build
@@ -148,3 +148,35 @@ def test_an_answers_body_is_never_read(deliveries, receiver, dispatcher):
     assert settled.status == "delivered"
     assert hook.answered.acquire(timeout=30)
     assert hook.body_sent < 32 * 2**20 < HUGE_BYTES  # what the sockets' buffers took before the hang-up
+
+
+def test_a_slow_host_does_not_delay_a_healthy_one(deliveries, receiver, dispatcher):
+    slow, healthy = receiver(gated=True), receiver()
+    backlog = 50  # more than a page of due deliveries, even once one is in flight
+    for i in range(backlog):
+        owe(deliveries, f"slow-{i}", slow.url, age_s=2 - i / 100)
+    owe(deliveries, "healthy", healthy.url)  # due last: behind all of the slow host's
+    dispatcher(slow, healthy, timeout=30)
+    slow.wait_for(1)
+    healthy.wait_for(1, timeout=10)
+    assert deliveries.wait_settled(1)[0].job_id == "healthy"
+    assert len(slow.received) == 1, "one delivery in flight per host"
+    slow.gate.set()
+    slow.wait_for(backlog)
+    deliveries.wait_settled(backlog + 1)
+    assert {deliveries.status_of(f"slow-{i}") for i in range(backlog)} == {"delivered"}
+
+
+def test_no_more_deliveries_are_in_flight_than_workers(deliveries, receiver, dispatcher):
+    first, second, third = receiver(gated=True), receiver(gated=True), receiver()
+    for age, hook in enumerate([third, second, first], start=1):
+        owe(deliveries, hook.host, hook.url, age_s=age)
+    dispatcher(first, second, third, timeout=30, workers=2)
+    first.wait_for(1)
+    second.wait_for(1)
+    assert third.received == []
+    first.gate.set()
+    third.wait_for(1)
+    assert len(second.received) == 1 and deliveries.status_of(second.host) == "pending"
+    second.gate.set()
+    deliveries.wait_settled(3)
