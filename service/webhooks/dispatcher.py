@@ -35,7 +35,7 @@ DUE_PAGE = 20
 
 
 def host_of(url: str) -> str:
-    """What one delivery at a time may reach: the URL's host[:port]."""
+    """What one delivery at a time may reach, and what the log names: the URL's host[:port], no path or query."""
     return urlsplit(url).netloc.lower()
 
 
@@ -168,7 +168,7 @@ class WebhookDispatcher:
         while (taken := self._taken.get()) is not None:
             delivery, host = taken
             try:
-                self._attempt(delivery)
+                self._attempt(delivery, host)
             except ImageException as exc:  # not settled: its lease runs out and it is tried again
                 logger.warning("webhook for job %s to %s not settled: %s", delivery.job_id, host, exc.message)
             except Exception:
@@ -178,7 +178,7 @@ class WebhookDispatcher:
                     self._busy.discard(host)
                 self._wake.set()
 
-    def _attempt(self, delivery: Delivery) -> None:
+    def _attempt(self, delivery: Delivery, host: str) -> None:
         result, error = self._send(delivery)
         attempts = delivery.attempts + 1
         if result == "retry" and now() - delivery.created_at < self.retry_for:
@@ -188,8 +188,12 @@ class WebhookDispatcher:
         else:
             outcome = "delivered" if result == "delivered" else "failed"
             self.deliveries.settle(delivery.id, status=outcome, next_at=now(), error=error)
-        if outcome != "delivered":
-            logger.warning("webhook for job %s, attempt %d: %s (%s)", delivery.job_id, attempts, outcome, error)
+        if outcome == "delivered":
+            logger.info("webhook for job %s to %s: delivered", delivery.job_id, host)
+        else:
+            logger.warning(
+                "webhook for job %s to %s, attempt %d: %s (%s)", delivery.job_id, host, attempts, outcome, error
+            )
         for observe in self.on_outcome:
             observe(outcome)
 

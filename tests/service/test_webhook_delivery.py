@@ -4,6 +4,7 @@ cost one attempt's deadline and one worker, never the other hosts' deliveries.""
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -180,3 +181,15 @@ def test_no_more_deliveries_are_in_flight_than_workers(deliveries, receiver, dis
     assert len(second.received) == 1 and deliveries.status_of(second.host) == "pending"
     second.gate.set()
     deliveries.wait_settled(3)
+
+
+def test_the_log_names_the_receivers_host_never_its_url(deliveries, receiver, dispatcher, caplog):
+    caplog.set_level(logging.DEBUG)
+    hook = receiver()
+    owe(deliveries, "quiet", f"{hook.url}?token=s3cret")
+    sender = dispatcher(hook)
+    deliveries.wait_settled(1)
+    sender.stop()  # its worker has logged the attempt
+    assert "s3cret" not in caplog.text
+    mine = [r.getMessage() for r in caplog.records if r.name.startswith("service.webhooks")]
+    assert any(hook.host in message and "delivered" in message for message in mine), mine
