@@ -183,6 +183,17 @@ def test_no_more_deliveries_are_in_flight_than_workers(deliveries, receiver, dis
     deliveries.wait_settled(3)
 
 
+def test_a_delivery_older_than_retry_for_fails_and_is_not_tried_again(deliveries, receiver, dispatcher):
+    old, young = receiver(500, 500), receiver(500, 500)
+    owe(deliveries, "old", old.url, age_s=RETRY_FOR + 1)
+    owe(deliveries, "young", young.url)
+    dispatcher(old, young)
+    young.wait_for(3)  # the young one is tried again, and again ...
+    assert deliveries.status_of("old") == "failed"
+    assert len(old.received) == 1
+    assert [s.status for s in deliveries.settled if s.job_id == "old"] == ["failed"]
+
+
 def test_the_log_names_the_receivers_host_never_its_url(deliveries, receiver, dispatcher, caplog):
     caplog.set_level(logging.DEBUG)
     hook = receiver()
