@@ -100,7 +100,8 @@ BAD_UPLOADS = {
     "truncated": (lambda: _files(_truncated()), {}, "image"),
     "empty": (lambda: _files(b""), {}, "image"),
     "gif": (lambda: _files(encoded(Image.new("RGB", (64, 64)), "GIF")), {}, "image"),
-    "mask of another size": (lambda: _files(mask=mask_png(32, 64, repaint_left=8)), {}, "mask"),
+    "mask of another width": (lambda: _files(mask=mask_png(32, 64, repaint_left=8)), {}, "mask"),
+    "mask of another height": (lambda: _files(mask=mask_png(64, 32, repaint_left=8)), {}, "mask"),
     "mask as jpeg": (lambda: _files(mask=encoded(Image.new("RGB", (64, 64)), "JPEG")), {}, "mask"),
     "mask without alpha": (lambda: _files(mask=encoded(Image.new("L", (64, 64)))), {}, "mask"),
     "mask truncated": (lambda: _files(mask=mask_png(64, 64, repaint_left=8)[:60]), {}, "mask"),
@@ -131,6 +132,18 @@ def test_bad_uploads_are_400s_naming_the_field_with_nothing_stored(client, raw, 
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == field, answer.text
     assert count_rows(raw) == before
+
+
+def test_four_images_are_accepted_and_a_fifth_is_refused(client, raw):
+    four = [("image[]", (f"{i}.png", noise_png(64, 64, seed=i), "image/png")) for i in range(4)]
+    answer = client.post(EDITS, files=four, data=FIELDS | {"n": "1"})
+    assert answer.status_code == 200, answer.text
+    [job] = client.get("/jobs").json()
+    assert job["params"]["inputs"] == 4
+    five = [*four, ("image[]", ("4.png", noise_png(64, 64, seed=4), "image/png"))]
+    refused = client.post(EDITS, files=five, data=FIELDS | {"n": "1"})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "image", refused.text
+    assert count_rows(raw)["jobs"] == 1
 
 
 @pytest.mark.parametrize(
