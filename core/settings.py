@@ -67,9 +67,11 @@ class Settings(BaseSettings):
     pixy_max_cost: float | None = Field(default=None, gt=0)
     pixy_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # POST /v1/images/edits: its whole multipart body (images and mask together), instead of the cap above;
-    # and the most pixels an uploaded image may claim, refused from its header before any decoding.
+    # and the most pixels an uploaded image may claim, and its longest side (at most 8 times the other),
+    # refused from its header before any decoding.
     pixy_max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     pixy_max_upload_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
+    pixy_max_upload_side: int = Field(default=8192, ge=64)
     # Slow clients (slowloris): the request head, and then the body, must arrive within these seconds.
     pixy_header_timeout: float = Field(default=10.0, gt=0)
     pixy_body_timeout: float = Field(default=30.0, gt=0)

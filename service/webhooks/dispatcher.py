@@ -1,13 +1,19 @@
-"""Signed webhooks: a finished job is POSTed to its webhook_url per Standard Webhooks, retried from MySQL."""
+"""Signed webhooks: a finished job is POSTed to its webhook_url per Standard Webhooks, retried from MySQL.
+
+A few workers send at once, to different hosts (host:port) only: a slow or hostile receiver holds one
+worker for at most one attempt's deadline at a time, while the other hosts' deliveries go on.
+"""
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-import httpx
 from standardwebhooks import Webhook
 
 from core.clock import now
@@ -15,6 +21,7 @@ from core.exceptions import ImageException
 from core.jobs import Job
 from data.webhooks import Delivery, WebhookDeliveryRepository
 from service.webhooks.policy import WebhookPolicy
+from service.webhooks.sender import SEND_ERRORS, WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +29,14 @@ MAX_BACKOFF_S = 60.0
 IDLE_WAIT_S = 5.0  # how often the table is looked at with nothing due: rows another process added
 MISSED_WINDOW = timedelta(days=1)
 RETRY_STATUSES = frozenset({408, 429})
+WORKERS = 4
+STOP_WAIT_S = 2.0
+DUE_PAGE = 20
+
+
+def host_of(url: str) -> str:
+    """What one delivery at a time may reach, and what the log names: the URL's host[:port], no path or query."""
+    return urlsplit(url).netloc.lower()
 
 
 def backoff(base: float, attempts: int) -> float:
@@ -30,7 +45,7 @@ def backoff(base: float, attempts: int) -> float:
 
 
 class WebhookDispatcher:
-    """One thread of its own sends due deliveries, so a slow receiver never holds up generation."""
+    """Threads of its own (one picks due deliveries, ``workers`` send them), so no receiver holds up generation."""
 
     def __init__(
         self,
@@ -42,6 +57,7 @@ class WebhookDispatcher:
         timeout: float,
         retry_base: float,
         retry_for: float,
+        workers: int = WORKERS,
         on_outcome: list[Callable[[str], None]] | None = None,
     ) -> None:
         self.deliveries = deliveries
@@ -50,12 +66,15 @@ class WebhookDispatcher:
         self.retry_base = retry_base
         self.retry_for = timedelta(seconds=retry_for)
         self.lease = timedelta(seconds=2 * timeout + 5)
+        self.workers = workers
         self._signer = Webhook(secret)
-        # No redirects and no proxies from the environment: only the listed host is ever reached.
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        self._sender = WebhookSender(timeout=timeout)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._taken: queue.SimpleQueue[tuple[Delivery, str] | None] = queue.SimpleQueue()
+        self._busy: set[str] = set()  # hosts with a delivery in flight
+        self._busy_lock = threading.Lock()
         # Called with "delivered", "retried" or "failed" after each attempt (the /metrics counter).
         self.on_outcome: list[Callable[[str], None]] = list(on_outcome or [])
 
@@ -70,16 +89,23 @@ class WebhookDispatcher:
         """Start sending; ``missed`` rebuilds jobs that finished while the process died before recording."""
         if missed is not None:
             self._record_missed(missed)
-        self._thread = threading.Thread(target=self._loop, name="pixy-webhooks", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, name="pixy-webhooks", daemon=True)]
+        self._threads += [
+            threading.Thread(target=self._work, name=f"pixy-webhooks-{i}", daemon=True) for i in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop taking deliveries; one in flight ends by its deadline, or its lease brings it back."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-        self._client.close()
+        for _ in range(self.workers):
+            self._taken.put(None)
+        until = time.monotonic() + STOP_WAIT_S
+        for thread in self._threads:
+            thread.join(timeout=max(until - time.monotonic(), 0))
 
     def _record_missed(self, rebuild: Callable[[str], Job]) -> None:
         try:
@@ -92,8 +118,9 @@ class WebhookDispatcher:
         while not self._stop.is_set():
             wait = IDLE_WAIT_S
             try:
-                self._send_due()
-                wait = self._until_next_due()
+                # With due deliveries left to busy hosts, a worker's wake says when to look again.
+                if not self._send_due():
+                    wait = self._until_next_due()
             except ImageException as exc:  # MySQL is away: the deliveries wait in their table
                 logger.warning("webhook deliveries paused: %s", exc.message)
             except Exception:
@@ -107,15 +134,52 @@ class WebhookDispatcher:
             return IDLE_WAIT_S
         return min(max((due - now()).total_seconds(), 0.0), IDLE_WAIT_S)
 
-    def _send_due(self) -> None:
+    def _send_due(self) -> bool:
+        """Hand due deliveries to idle workers, one per idle host; True if some are left waiting for one."""
         at = now()
-        for delivery in self.deliveries.due(at=at):
+        picked, left = self._pick(at)
+        for delivery in picked:
             if self._stop.is_set():
-                return
+                return left
             if self.deliveries.take(delivery.id, at=at, lease_until=at + self.lease):
-                self._attempt(delivery)
+                host = host_of(delivery.url)
+                with self._busy_lock:
+                    self._busy.add(host)
+                self._taken.put((delivery, host))
+        return left
 
-    def _attempt(self, delivery: Delivery) -> None:
+    def _pick(self, at: datetime) -> tuple[list[Delivery], bool]:
+        """The oldest due delivery of each host with none in flight, as many as workers are idle, and whether
+        any due one is left; the page grows past a busy host's backlog, so it cannot hide the others."""
+        with self._busy_lock:
+            busy = set(self._busy)
+        idle, limit = self.workers - len(busy), DUE_PAGE
+        while True:
+            due = self.deliveries.due(at=at, limit=limit)
+            picked: dict[str, Delivery] = {}
+            for delivery in due:
+                if (host := host_of(delivery.url)) not in busy:
+                    picked.setdefault(host, delivery)
+            if len(picked) >= idle or len(due) < limit:
+                chosen = list(picked.values())[: max(idle, 0)]
+                return chosen, len(due) > len(chosen)
+            limit *= 4
+
+    def _work(self) -> None:
+        while (taken := self._taken.get()) is not None:
+            delivery, host = taken
+            try:
+                self._attempt(delivery, host)
+            except ImageException as exc:  # not settled: its lease runs out and it is tried again
+                logger.warning("webhook for job %s to %s not settled: %s", delivery.job_id, host, exc.message)
+            except Exception:
+                logger.exception("webhook delivery error")
+            finally:
+                with self._busy_lock:
+                    self._busy.discard(host)
+                self._wake.set()
+
+    def _attempt(self, delivery: Delivery, host: str) -> None:
         result, error = self._send(delivery)
         attempts = delivery.attempts + 1
         if result == "retry" and now() - delivery.created_at < self.retry_for:
@@ -125,8 +189,12 @@ class WebhookDispatcher:
         else:
             outcome = "delivered" if result == "delivered" else "failed"
             self.deliveries.settle(delivery.id, status=outcome, next_at=now(), error=error)
-        if outcome != "delivered":
-            logger.warning("webhook for job %s, attempt %d: %s (%s)", delivery.job_id, attempts, outcome, error)
+        if outcome == "delivered":
+            logger.info("webhook for job %s to %s: delivered", delivery.job_id, host)
+        else:
+            logger.warning(
+                "webhook for job %s to %s, attempt %d: %s (%s)", delivery.job_id, host, attempts, outcome, error
+            )
         for observe in self.on_outcome:
             observe(outcome)
 
@@ -145,11 +213,11 @@ class WebhookDispatcher:
             "webhook-signature": self._signer.sign(delivery.job_id, sent_at, delivery.payload),
         }
         try:
-            response = self._client.post(delivery.url, content=delivery.payload.encode("utf-8"), headers=headers)
-        except httpx.HTTPError as exc:  # timeouts, refused connections, resets: the receiver may come back
+            status = self._sender.post(delivery.url, body=delivery.payload.encode("utf-8"), headers=headers)
+        except SEND_ERRORS as exc:  # timeouts, refused connections, resets: the receiver may come back
             return "retry", type(exc).__name__
-        if 200 <= response.status_code < 300:
+        if 200 <= status < 300:
             return "delivered", None
-        if response.status_code >= 500 or response.status_code in RETRY_STATUSES:
-            return "retry", f"HTTP {response.status_code}"
-        return "failed", f"HTTP {response.status_code}"
+        if status >= 500 or status in RETRY_STATUSES:
+            return "retry", f"HTTP {status}"
+        return "failed", f"HTTP {status}"

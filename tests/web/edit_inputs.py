@@ -10,9 +10,9 @@ import numpy as np
 from PIL import Image
 
 
-def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
+def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
+    image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
@@ -48,3 +48,12 @@ def count_rows(raw) -> dict[str, int]:
             cur.execute(f"SELECT COUNT(*) FROM {table}")
             counts[table] = cur.fetchone()[0]
     return counts
+
+
+def jpeg_scan_bomb(side: int = 4096, extra_scans: int = 1000) -> bytes:
+    """A blank progressive JPEG whose last scan (an AC refinement, 33 bytes) comes ``extra_scans`` more times.
+
+    Each scan is a pass over every block: at 4096², a thousand of them (99 KB) take Pillow about 15 s."""
+    data = encoded(Image.new("L", (side, side)), "JPEG", progressive=True)
+    last, end = data.rindex(b"\xff\xda"), len(data) - 2  # the last scan, and the end-of-image marker
+    return data[:end] + data[last:end] * extra_scans + data[end:]

@@ -11,7 +11,7 @@ import pytest
 from openai import OpenAI
 from PIL import Image
 
-from tests.web.edit_inputs import count_rows, encoded, mask_png, noise_png, png_bomb
+from tests.web.edit_inputs import count_rows, encoded, jpeg_scan_bomb, mask_png, noise_png, png_bomb
 
 EDITS = "/v1/images/edits"
 FIELDS = {"prompt": "a blue boat", "steps": "2", "seed": "11"}
@@ -93,11 +93,15 @@ def _truncated() -> bytes:
 
 BAD_UPLOADS = {
     "bomb": (lambda: _files(png_bomb()), {}, "image"),
+    "2 KB of 16777216x1 pixels": (lambda: _files(encoded(Image.new("1", (16_777_216, 1)))), {}, "image"),
+    "a side over 8192": (lambda: _files(encoded(Image.new("1", (8200, 1025)))), {}, "image"),
+    "a JPEG of 1006 scans": (lambda: _files(jpeg_scan_bomb()), {}, "image"),
     "not an image": (lambda: _files(b"%PDF-1.4 this is not a picture\n" * 20), {}, "image"),
     "truncated": (lambda: _files(_truncated()), {}, "image"),
     "empty": (lambda: _files(b""), {}, "image"),
     "gif": (lambda: _files(encoded(Image.new("RGB", (64, 64)), "GIF")), {}, "image"),
-    "mask of another size": (lambda: _files(mask=mask_png(32, 64, repaint_left=8)), {}, "mask"),
+    "mask of another width": (lambda: _files(mask=mask_png(32, 64, repaint_left=8)), {}, "mask"),
+    "mask of another height": (lambda: _files(mask=mask_png(64, 32, repaint_left=8)), {}, "mask"),
     "mask as jpeg": (lambda: _files(mask=encoded(Image.new("RGB", (64, 64)), "JPEG")), {}, "mask"),
     "mask without alpha": (lambda: _files(mask=encoded(Image.new("L", (64, 64)))), {}, "mask"),
     "mask truncated": (lambda: _files(mask=mask_png(64, 64, repaint_left=8)[:60]), {}, "mask"),
@@ -128,6 +132,18 @@ def test_bad_uploads_are_400s_naming_the_field_with_nothing_stored(client, raw, 
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == field, answer.text
     assert count_rows(raw) == before
+
+
+def test_four_images_are_accepted_and_a_fifth_is_refused(client, raw):
+    four = [("image[]", (f"{i}.png", noise_png(64, 64, seed=i), "image/png")) for i in range(4)]
+    answer = client.post(EDITS, files=four, data=FIELDS | {"n": "1"})
+    assert answer.status_code == 200, answer.text
+    [job] = client.get("/jobs").json()
+    assert job["params"]["inputs"] == 4
+    five = [*four, ("image[]", ("4.png", noise_png(64, 64, seed=4), "image/png"))]
+    refused = client.post(EDITS, files=five, data=FIELDS | {"n": "1"})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "image", refused.text
+    assert count_rows(raw)["jobs"] == 1
 
 
 @pytest.mark.parametrize(
@@ -162,6 +178,14 @@ def test_pixels_are_capped_by_a_setting_before_decoding(make_client, raw):
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "image"
     assert "more than 4096 pixels" in answer.json()["error"]["message"]
+
+
+def test_the_longest_side_is_capped_by_a_setting_before_decoding(make_client):
+    client = make_client(pixy_max_upload_side=64)
+    answer = client.post(EDITS, files=_files(noise_png(65, 64)), data=FIELDS)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == "image"
+    assert "longer than 64 pixels" in answer.json()["error"]["message"]
 
 
 def test_an_idempotency_key_replays_the_same_upload_and_refuses_another(client, raw):

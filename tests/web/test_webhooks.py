@@ -137,6 +137,16 @@ def test_a_webhook_url_without_a_secret_is_422_even_for_a_listed_host(make_clien
     assert "not configured" in response.json()["detail"]
 
 
+def test_a_webhook_url_with_a_secret_but_no_hosts_listed_is_422(make_client, receiver, raw):
+    hook = receiver()
+    client = make_client(pixy_webhook_secret=SECRET, pixy_webhook_hosts="")
+    response = client.post("/jobs", json={"prompt": "x", "webhook_url": hook.url})
+    assert response.status_code == 422
+    assert response.json()["field"] == "webhook_url"
+    assert "PIXY_WEBHOOK_HOSTS" in response.json()["detail"]
+    assert client.get("/jobs").json() == [] and hook.received == []
+
+
 def test_a_job_without_a_webhook_sends_nothing(make_client, receiver, raw):
     hook = receiver()
     client = webhook_client(make_client, hook)

@@ -87,7 +87,8 @@ async def edit_images(
     with size_names_width_and_height(body):
         generation = _request(body)
     jobs.check_room()  # before any upload is decoded: a busy server must not pay for a decode it then refuses
-    uploads = await run_in_threadpool(check_uploads, form.images, form.mask, max_pixels=settings.pixy_max_upload_pixels)
+    limits = {"max_pixels": settings.pixy_max_upload_pixels, "max_side": settings.pixy_max_upload_side}
+    uploads = await run_in_threadpool(check_uploads, form.images, form.mask, **limits)
     n = body.n or min(len(form.images), MAX_IMAGES)
     with size_names_width_and_height(body):
         details = await run_while_connected(
