@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from celery import Celery
+from kombu import Queue
 
 from core.settings import Settings
 
 QUEUE = "pixy"
+# Synchronous requests' jobs: a queue of their own, which workers take from in turn with the jobs queue, so a
+# request someone waits on never waits behind the whole backlog of POST /jobs.
+QUEUE_NOW = "pixy-now"
+QUEUES = (QUEUE, QUEUE_NOW)
 RUN_JOB = "pixy.run_job"
 
 
@@ -15,6 +20,7 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("pixyproxy", broker=settings.pixy_broker_url.strip(), set_as_current=False)
     app.conf.update(
         task_default_queue=QUEUE,
+        task_queues=tuple(Queue(name) for name in QUEUES),  # a worker started without -Q consumes both
         task_ignore_result=True,
         # A task is acknowledged when it ends, and given back if its worker dies: a kill -9 loses no job.
         task_acks_late=True,

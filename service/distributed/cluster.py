@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.exceptions import ImageException
 from data.nodes import NodeRepository
-from service.distributed.celery_app import QUEUE
+from service.distributed.celery_app import QUEUES
 from service.distributed.dispatch import CeleryDispatch
 
 
@@ -15,9 +15,9 @@ class Cluster:
 
     def queue_depths(self) -> dict[str, int | None]:
         """Tasks waiting per queue (blocking: a broker round trip); None for a broker that does not answer."""
-        depth = self.dispatch.queue_depth()
-        self.queue_depth = depth or 0
-        return {QUEUE: depth}
+        depths = self.dispatch.queue_depths()
+        self.queue_depth = sum(depth or 0 for depth in depths.values())
+        return depths
 
     def workers(self) -> list[dict]:
         try:
@@ -33,5 +33,5 @@ class Cluster:
         """For /ready: blocking (a broker round trip and a query), so call it off the event loop."""
         broker = self.dispatch.reachable()
         workers = self.workers()
-        queues = self.queue_depths() if broker else {QUEUE: None}
+        queues = self.queue_depths() if broker else dict.fromkeys(QUEUES)
         return {"broker": broker, "workers": len(workers), "worker_nodes": workers, "queues": queues}

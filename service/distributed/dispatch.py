@@ -7,7 +7,7 @@ import logging
 from celery import Celery
 
 from core.exceptions import BrokerUnavailable
-from service.distributed.celery_app import QUEUE, RUN_JOB
+from service.distributed.celery_app import QUEUE, QUEUE_NOW, QUEUES, RUN_JOB
 
 logger = logging.getLogger(__name__)
 
@@ -16,20 +16,29 @@ class CeleryDispatch:
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def enqueue(self, job_id: str) -> None:
-        """Send the task; the task carries only the job id, and the worker reads the rest from MySQL."""
+    def enqueue(self, job_id: str, *, waited_on: bool = False) -> None:
+        """Send the task; the task carries only the job id, and the worker reads the rest from MySQL.
+
+        ``waited_on``: a synchronous request waits for it, so it goes to the queue of its own."""
         try:
-            self.app.send_task(RUN_JOB, args=[job_id], queue=QUEUE, retry=False)
+            self.app.send_task(RUN_JOB, args=[job_id], queue=QUEUE_NOW if waited_on else QUEUE, retry=False)
         except Exception as exc:  # kombu's OperationalError, a refused or reset socket, a timeout
             logger.warning("job %s not queued, broker unavailable: %s", job_id, exc)
             raise BrokerUnavailable() from exc
 
-    def queue_depth(self) -> int | None:
-        """Tasks waiting in the queue (not those a worker holds); None when the broker does not answer."""
+    def queue_depths(self) -> dict[str, int | None]:
+        """Tasks waiting in each queue (not those a worker holds); None when the broker does not answer."""
         try:
             with self.app.connection_for_read() as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
-                return int(conn.default_channel.queue_declare(queue=QUEUE, passive=True).message_count)
+                return {name: self._depth(conn, name) for name in QUEUES}
+        except Exception:
+            return dict.fromkeys(QUEUES)
+
+    @staticmethod
+    def _depth(conn, name: str) -> int | None:
+        try:
+            return int(conn.default_channel.queue_declare(queue=name, passive=True).message_count)
         except Exception:  # a queue never declared yet reads as absent on AMQP
             return None
 
