@@ -6,4 +6,6 @@ DATABASES = {
     "batch": "pixyproxy_bench_batch",
     "list": "pixyproxy_bench_list",
     "scale": "pixyproxy_bench_scale",
+    "ceiling": "pixyproxy_bench_ceiling",
+    "ceiling_distributed": "pixyproxy_bench_ceiling_dist",
 }

@@ -7,12 +7,14 @@ import sys
 import uvicorn
 
 from core.settings import get_settings
+from service.generation.interface import ImageGenerator
 from web.app import create_app
 from web.request_log import configure_logging
 from web.slow_clients import head_deadline_protocol
 
 
-def main() -> None:
+def main(generator: ImageGenerator | None = None) -> None:
+    """Serve; a bench passes its stand-in ``generator`` (the model is loaded otherwise)."""
     settings = get_settings()
     configure_logging(settings.pixy_log_level)
     if settings.distributed:  # a broker, database or peer that cannot work is one line, not a traceback
@@ -22,7 +24,7 @@ def main() -> None:
             print(f"pixyproxy: {problem}", file=sys.stderr)
             sys.exit(2)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, generator=generator),
         host=settings.pixy_host,
         port=settings.pixy_port,
         log_config=None,
