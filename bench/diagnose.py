@@ -20,6 +20,7 @@ from data.images import MySQLImageRepository
 from data.storage import ContentStore
 from service.bootstrap import Container
 from service.images.png import encode_png
+from service.images.png_encoders import choose_encoder
 
 # What the list route would cost without the repository: its page as plain SQL, and a COUNT(*)
 # in place of the trigger-kept total.
@@ -86,7 +87,8 @@ def store_costs(container: Container, image, repeat: int = 30) -> dict:
     """What ``ImageGeneration`` does per image after the pipeline call, piece by piece."""
     sampler = container.generator.info.sampler
     detail = detail_for(container, 1)
-    png = encode_png(image, detail, sampler=sampler, compress_level=1)
+    encoder = choose_encoder(container.settings.pixy_png_compress_level)  # the one the service chose
+    png = encode_png(image, detail, sampler=sampler, encoder=encoder)
     rows_only = MySQLImageRepository(container.pool, NullStore())
     scratch = container.settings.pixy_images_dir
 
@@ -100,7 +102,7 @@ def store_costs(container: Container, image, repeat: int = 30) -> dict:
 
     return {
         "png_bytes": len(png),
-        "encode_png_ms": timed(lambda: encode_png(image, detail, sampler=sampler, compress_level=1), repeat),
+        "encode_png_ms": timed(lambda: encode_png(image, detail, sampler=sampler, encoder=encoder), repeat),
         "row_insert_commit_ms": timed(lambda: add(rows_only), repeat),
         "disk_put_with_fsync_ms": timed(lambda: container.store.put(None, str(uuid.uuid4()), png), repeat),
         "disk_put_without_fsync_ms": timed(write_no_fsync, repeat),

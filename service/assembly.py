@@ -24,6 +24,7 @@ from service.generation.batching import BatchQueue
 from service.generation.interface import ImageGenerator
 from service.images.generation import ImageGeneration
 from service.images.params import Limits
+from service.images.png_encoders import choose_encoder
 from service.images.resolver import Resolver
 from service.images.service import ImageService
 from service.images.variants import VariantService
@@ -162,7 +163,7 @@ def image_generation(
         queue=queue,
         repository=repository,
         info=generator.info,
-        compress_level=settings.pixy_png_compress_level,
+        encoder=choose_encoder(settings.pixy_png_compress_level),
         timeout=settings.pixy_generation_timeout,
     )
 

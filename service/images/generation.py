@@ -16,6 +16,7 @@ from data.write import Write
 from service.generation.batching import BatchQueue, Hooks
 from service.generation.interface import EditSource, GeneratedImage, GeneratorInfo
 from service.images.png import encode_png
+from service.images.png_encoders import PillowEncoder, PixelEncoder
 
 # How often a waiting request looks whether its client has gone.
 ABANDON_POLL_S = 0.1
@@ -28,13 +29,13 @@ class ImageGeneration:
         queue: BatchQueue,
         repository: ImageRepository,
         info: GeneratorInfo,
-        compress_level: int = 1,
+        encoder: PixelEncoder | None = None,
         timeout: float = 300.0,
     ) -> None:
         self.queue = queue
         self.repository = repository
         self.info = info
-        self.compress_level = compress_level
+        self.encoder = encoder or PillowEncoder()
         self.timeout = timeout
 
     def generate(
@@ -100,7 +101,7 @@ class ImageGeneration:
             init_image=p.init_image,
             strength=p.strength,
         )
-        png = encode_png(generated.image, detail, sampler=self.info.sampler, compress_level=self.compress_level)
+        png = encode_png(generated.image, detail, sampler=self.info.sampler, encoder=self.encoder)
         return detail, png
 
     def store_all(

@@ -40,7 +40,7 @@ def test_settings_reach_the_batch_queue_and_the_generation(built):
     container = built(pixy_generation_timeout=12.5, pixy_max_queue=3, pixy_batch_wait_ms=7, pixy_max_batch=2)
     generation = container.jobs.launcher.runner.generation
     assert generation.timeout == 12.5
-    assert generation.compress_level == container.settings.pixy_png_compress_level
+    assert generation.encoder.name == "fpng"  # the default level asks for speed
     assert (container.queue.max_queue, container.queue.max_batch, container.queue.batch_wait) == (3, 2, 0.007)
 
 
