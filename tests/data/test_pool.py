@@ -6,10 +6,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pymysql
 import pytest
 
 import data.connection
-from core.exceptions import DatabaseBusy
+from core.exceptions import DatabaseBusy, DatabaseUnavailable
 from data.connection import Pool
 
 
@@ -73,5 +74,62 @@ def test_a_failed_unit_of_work_gives_its_slot_back(settings):
         with pool.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
         assert pool.in_use == 0
+    finally:
+        pool.close()
+
+
+def _connection_id(pool: Pool) -> int:
+    with pool.connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID() AS id")
+        return cur.fetchone()["id"]
+
+
+def _kill(settings, connection_id: int) -> None:
+    killer = data.connection.open_connection(settings)
+    try:
+        with killer.cursor() as cur:
+            cur.execute("KILL %(id)s", {"id": connection_id})
+    finally:
+        killer.close()
+
+
+def test_a_connection_idle_past_the_threshold_is_pinged_and_replaced_if_dead(settings, monkeypatch):
+    monkeypatch.setattr(data.connection, "PING_AFTER_IDLE_S", 0.0)
+    pool = Pool(settings)
+    try:
+        first = _connection_id(pool)
+        _kill(settings, first)
+        assert _connection_id(pool) != first  # the ping found it dead: a fresh one, no error
+    finally:
+        pool.close()
+
+
+def test_a_recently_used_connection_is_not_pinged(settings, monkeypatch):
+    pings = []
+    monkeypatch.setattr(pymysql.connections.Connection, "ping", lambda self, *a, **k: pings.append(self))
+    monkeypatch.setattr(data.connection, "PING_AFTER_IDLE_S", 60.0)
+    pool = Pool(settings)
+    try:
+        assert _connection_id(pool) == _connection_id(pool)
+        assert pings == []
+    finally:
+        pool.close()
+
+
+def test_a_dead_connection_fails_one_unit_of_work_and_takes_the_idle_ones_with_it(settings, monkeypatch):
+    """Unpinged reuse: the unit of work on a connection that died is a 503; every idle connection, which
+    shared its server, is dropped, so the next unit of work opens a fresh one and succeeds."""
+    monkeypatch.setattr(data.connection, "PING_AFTER_IDLE_S", 60.0)
+    pool = Pool(settings.model_copy(update={"db_pool_max": 4}))
+    try:
+        with pool.connection(), pool.connection() as second, second.cursor() as cur:  # two idle afterwards
+            cur.execute("SELECT CONNECTION_ID() AS id")
+            others = {cur.fetchone()["id"]}
+        ids = {_connection_id(pool), _connection_id(pool)}
+        for connection_id in ids | others:
+            _kill(settings, connection_id)
+        with pytest.raises(DatabaseUnavailable):
+            _connection_id(pool)
+        assert _connection_id(pool) not in ids | others
     finally:
         pool.close()
