@@ -12,6 +12,7 @@ NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM job_events WHERE job_id = 
 APPEND = "INSERT INTO job_events (job_id, id, kind, data, at) VALUES (%(job_id)s, %(id)s, %(kind)s, %(data)s, %(at)s)"
 SELECT_SINCE = "SELECT id, kind, data, at FROM job_events WHERE job_id = %(job_id)s AND id > %(after)s ORDER BY id"
 LATEST_OF_KIND = "SELECT data FROM job_events WHERE job_id = %(job_id)s AND kind = %(kind)s ORDER BY id DESC LIMIT 1"
+LAST_IDS = "SELECT job_id, MAX(id) AS last FROM job_events WHERE job_id IN %(job_ids)s GROUP BY job_id"
 ANY_EVENT = "SELECT 1 FROM job_events WHERE job_id = %(job_id)s LIMIT 1"
 PURGE = "DELETE job_events FROM job_events JOIN jobs ON jobs.id = job_events.job_id WHERE jobs.finished_at < %(before)s"
 
@@ -35,6 +36,14 @@ class JobEventLog:
         with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(SELECT_SINCE, {"job_id": job_id, "after": after})
             return list(cur.fetchall())
+
+    def last_ids(self, job_ids: list[str]) -> dict[str, int]:
+        """The newest event id of each of these jobs that has any."""
+        if not job_ids:
+            return {}
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            cur.execute(LAST_IDS, {"job_ids": tuple(job_ids)})
+            return {row["job_id"]: int(row["last"]) for row in cur.fetchall()}
 
     def exists(self, job_id: str) -> bool:
         with self.pool.connection() as conn, conn.cursor() as cur:

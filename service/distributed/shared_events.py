@@ -12,6 +12,7 @@ import contextlib
 import json
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
 from core.clock import now
@@ -21,6 +22,9 @@ from service.jobs.events import KEEP_FINISHED_S, JobEvent
 
 PROGRESS_EVERY_S = 0.1
 POLL_S = 0.1  # how often a waiting reader looks for new rows
+# How often one query looks for new events of every job this process's waiting readers wait on: sixteen
+# requests each polling every POLL_S were thirty queries a job, and up to POLL_S late.
+WATCH_S = 0.02
 
 
 class SharedJobEvents:
@@ -31,6 +35,11 @@ class SharedJobEvents:
         self.log = log
         self._last_progress: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._watch = threading.Condition()
+        self._waiting: Counter[str] = Counter()
+        self._last_ids: dict[str, int] = {}  # of the jobs waited on, as the last look saw them
+        self._looked = 0.0
+        self._looking = False
 
     def publish(self, job_id: str, kind: str, data: dict | None = None, *, final: bool = False) -> JobEvent | None:
         data = data or {}
@@ -48,13 +57,47 @@ class SharedJobEvents:
         return [JobEvent(id=row["id"], kind=row["kind"], data=json.loads(row["data"]), at=row["at"]) for row in rows]
 
     def wait(self, job_id: str, after: int, timeout: float) -> list[JobEvent]:
+        """The events after ``after``, waiting up to ``timeout`` s for one. The waiting readers of this process
+        share one look (the newest event id of each of their jobs) every ``WATCH_S``; each reads its own rows
+        only once there are some."""
         deadline = time.monotonic() + timeout
-        while not (found := self.since(job_id, after)):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return []
-            time.sleep(min(self.poll_s, remaining))
-        return found
+        if found := self.since(job_id, after):
+            return found
+        with self._watch:
+            self._waiting[job_id] += 1
+        try:
+            while True:
+                with self._watch:
+                    newer = self._last_ids.get(job_id, 0) > after
+                if newer and (found := self.since(job_id, after)):
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._look_or_wait(min(WATCH_S, remaining))
+        finally:
+            with self._watch:
+                self._waiting[job_id] -= 1
+                if not self._waiting[job_id]:
+                    del self._waiting[job_id]
+                    self._last_ids.pop(job_id, None)
+
+    def _look_or_wait(self, timeout: float) -> None:
+        """Look for every waiting reader if a look is due and no one else is looking; else wait for the next."""
+        with self._watch:
+            if self._looking or time.monotonic() - self._looked < WATCH_S:
+                self._watch.wait(timeout)
+                return
+            self._looking = True
+            watched = list(self._waiting)
+        last_ids: dict[str, int] = {}
+        try:
+            last_ids = self.log.last_ids(watched)  # a database error reaches this reader, as its own read would
+        finally:
+            with self._watch:
+                self._looking, self._looked = False, time.monotonic()
+                self._last_ids.update((job, last) for job, last in last_ids.items() if job in self._waiting)
+                self._watch.notify_all()
 
     def latest_progress(self, job_id: str) -> dict | None:
         """A running job's progress as its worker last reported it (the worker runs it, not this process)."""

@@ -144,3 +144,22 @@ def test_purge_drops_the_events_of_jobs_finished_long_ago_only(events, jobs):
     events.purge()
     assert events.since(old) == []
     assert [len(events.since(job)) for job in (recent, running)] == [1, 1]
+
+
+def test_waiting_readers_share_one_look_and_each_gets_its_own_event(events, jobs, monkeypatch):
+    looks = []
+    real = events.log.last_ids
+    monkeypatch.setattr(events.log, "last_ids", lambda job_ids: looks.append(len(job_ids)) or real(job_ids))
+    waited = [new_job(jobs) for _ in range(8)]
+    for job in waited:
+        events.publish(job, "queued")
+    for i, job in enumerate(waited):
+        threading.Timer(0.1 + 0.02 * i, lambda job=job: events.publish(job, "started", {"job": job})).start()
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(waited)) as pool:
+        found = list(pool.map(lambda job: events.wait(job, after=1, timeout=5), waited))
+    elapsed = time.monotonic() - started
+    assert [[(e.id, e.kind, e.data["job"]) for e in each] for each in found] == [[(2, "started", j)] for j in waited]
+    assert elapsed < 1
+    assert len(looks) <= elapsed / shared_events.WATCH_S + 2, "one look per interval, not one per reader"
+    assert max(looks) > 1, "a look covers several readers' jobs"
