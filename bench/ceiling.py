@@ -57,12 +57,13 @@ def job_to_end(client: httpx.Client, i: int) -> httpx.Response:
     return httpx.Response(500)
 
 
-def measured(server: Server, request, count: int) -> tuple[Load, float]:
-    """The load, and the server's CPU ms per 2xx answer over it."""
-    before = cpu_seconds(server.process.pid)
+def measured(server: Server, request, count: int, *, also: int | None = None) -> tuple[Load, float, float]:
+    """The load, the server's CPU ms per 2xx answer over it, and that of process ``also`` (a worker)."""
+    before = cpu_seconds(server.process.pid), cpu_seconds(also) if also else 0.0
     load = run_load(server.url, CONCURRENCY, request, count=count)
-    spent = cpu_seconds(server.process.pid) - before
-    return load, 1000 * spent / max(load.ok, 1)
+    after = cpu_seconds(server.process.pid), cpu_seconds(also) if also else 0.0
+    ok = max(load.ok, 1)
+    return load, 1000 * (after[0] - before[0]) / ok, 1000 * (after[1] - before[1]) / ok
 
 
 ENV = {
@@ -80,7 +81,7 @@ def local(bench, rounds: int, count: int) -> None:
     images, jobs, cpu = [], [], []
     for r in range(rounds):
         for name in ("images", "jobs") if r % 2 == 0 else ("jobs", "images"):
-            load, ms = measured(server, post_image if name == "images" else job_to_end, count)
+            load, ms, _ = measured(server, post_image if name == "images" else job_to_end, count)
             bench.errors += load.errors
             (images if name == "images" else jobs).append(load.rate)
             if name == "images":
@@ -115,14 +116,21 @@ def distributed(bench, rounds: int, count: int) -> None:
                 raise RuntimeError(f"the stand-in worker did not come up; see {bench.tmp}/ceiling-worker.log")
             time.sleep(0.2)
         measured(api, post_image, 2 * CONCURRENCY)
-        rates = []
+        rates, api_ms, worker_ms = [], [], []
         for r in range(rounds):
-            load, _ = measured(api, post_image, count)
+            load, api_cpu, worker_cpu = measured(api, post_image, count, also=worker.pid)
             bench.errors += load.errors
             rates.append(load.rate)
-            print(f"  round {r + 1}: distributed /image/ {rates[-1]:.1f}/s")
-        bench.result["distributed_ceiling_images_per_s_c16"] = median(rates)
-        bench.result["distributed_ceiling_images_per_s_c16_rounds"] = [round(x, 1) for x in rates]
+            api_ms.append(api_cpu)
+            worker_ms.append(worker_cpu)
+            cpu = f"CPU ms each: API {api_cpu:.1f}, worker {worker_cpu:.1f}"
+            print(f"  round {r + 1}: distributed /image/ {rates[-1]:.1f}/s ({cpu})")
+        bench.result |= {
+            "distributed_ceiling_images_per_s_c16": median(rates),
+            "distributed_ceiling_images_per_s_c16_rounds": [round(x, 1) for x in rates],
+            "distributed_api_cpu_ms_per_image": median(api_ms),
+            "distributed_worker_cpu_ms_per_image": median(worker_ms),
+        }
     finally:
         worker.terminate()
         try:
