@@ -16,15 +16,16 @@ from core.content import CHUNK_BYTES
 from tests.data.conftest import make_image
 from web import errors
 from web.request_log import RequestLogMiddleware
+from web.responses import INLINE_BYTES
 
 READERS = 4
 
 
-def stored(client: TestClient, count: int) -> dict[str, bytes]:
+def stored(client: TestClient, count: int, size: int = 2 * CHUNK_BYTES) -> dict[str, bytes]:
     """Images several chunks long, stored through the app's own repository."""
     contents = {}
     for n in range(count):
-        image, data = make_image(n), os.urandom(2 * CHUNK_BYTES + n)
+        image, data = make_image(n), os.urandom(size + n)
         client.app.state.container.repository.add(image, content=data, sha256=hashlib.sha256(data).hexdigest())
         contents[image.guid] = data
     return contents
@@ -50,10 +51,11 @@ def race(client: TestClient, guid: str) -> list:
 
 
 @pytest.mark.parametrize("storage", ["disk", "mysql"])
-def test_reads_racing_a_delete_get_the_whole_image_or_404(make_client, storage):
+@pytest.mark.parametrize("size", [2 * CHUNK_BYTES, INLINE_BYTES + 1], ids=["read at once", "streamed"])
+def test_reads_racing_a_delete_get_the_whole_image_or_404(make_client, storage, size):
     client = make_client(pixy_storage=storage)
     outcomes = []
-    for guid, data in stored(client, 12).items():
+    for guid, data in stored(client, 12 if size <= INLINE_BYTES else 4, size).items():
         for response in race(client, guid):
             outcomes.append(response.status_code)
             assert response.status_code in (200, 404), response.text
