@@ -11,6 +11,9 @@
 6. a step's progress event reaching an SSE client (p95 ms), and the steps a cancel lets run,
 7. the distributed mode's scale-out: N workers whose generator sleeps 200 ms an image against one
    (``scale_efficiency``), and enqueue-to-start latency on an idle worker (``--only scale`` runs just this),
+8. the ceiling: the service with a stand-in generator that answers at once with photo-like 512x512 content,
+   ``POST /image/`` and ``POST /jobs`` at c16, the server's CPU per image, and the distributed mode with one
+   stand-in worker (``--only ceiling`` runs just this),
 then the pieces of a request in-process, to say why a target is missed. Writes ``docs/benchmarks.json``
 and ``docs/benchmarks.md``. ``--model sd15-random`` (GPU only) runs it all on a random-weight pipeline
 with SD 1.5's architecture, built under ``models/sd15-random``. ``--quick`` is a smoke run of a minute
@@ -33,7 +36,7 @@ from core.settings import ROOT, Settings
 QUICK = {
     "rounds": 1, "images": 2, "read_seconds": 0.2, "rows": 2000, "list_requests": 20, "memory_requests": 40,
     "thumb_images": 4, "live_jobs": 1, "scale_workers": [1, 2], "scale_jobs": 5, "scale_rounds": 1,
-    "scale_latency_jobs": 5,
+    "scale_latency_jobs": 5, "ceiling_rounds": 1, "ceiling_requests": 96,
 }  # fmt: skip
 
 
@@ -55,7 +58,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-jobs", type=int, default=20, help="jobs per worker in each scale measurement")
     parser.add_argument("--scale-rounds", type=int, default=3, help="rounds, each N beside 1 worker")
     parser.add_argument("--scale-latency-jobs", type=int, default=20, help="jobs behind enqueue_to_start_p50_ms")
-    parser.add_argument("--only", choices=["scale"], help="run this section alone (written to a temp dir unless --out)")
+    parser.add_argument("--ceiling-rounds", type=int, default=3, help="rounds of the ceiling figures")
+    parser.add_argument("--ceiling-requests", type=int, default=480, help="requests per ceiling measurement")
+    parser.add_argument(
+        "--only", choices=["scale", "ceiling"], help="run this section alone (written to a temp dir unless --out)"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items())
     )

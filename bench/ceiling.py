@@ -138,3 +138,29 @@ def distributed(bench, rounds: int, count: int) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
         api.stop()
+
+
+def encoders(bench, repeat: int = 30) -> None:
+    """fpng and Pillow on the stand-in's image, in-process, and which one the service chose."""
+    from bench.load import timed
+    from bench.photo_generator import PhotoGenerator
+    from service.images.png_encoders import PillowEncoder, choose_encoder, fast_encoder
+
+    image = PhotoGenerator().images(512, 512)[0]
+    found = {"pillow level 1": PillowEncoder(1)}
+    if (fast := fast_encoder(PillowEncoder(1))[0]) is not None:
+        found = {"fpng": fast} | found
+    bench.result["ceiling_encode"] = {
+        "ms": {name: timed(lambda e=encoder: e.encode(image), repeat) for name, encoder in found.items()},
+        "bytes": {name: len(encoder.encode(image)) for name, encoder in found.items()},
+        "chosen": choose_encoder(1).name,
+        "repeat": repeat,
+    }
+
+
+def ceiling(bench) -> None:
+    """The whole section: in-process encoders, the local figures, then the distributed one."""
+    args = bench.args
+    encoders(bench)
+    local(bench, args.ceiling_rounds, args.ceiling_requests)
+    distributed(bench, args.ceiling_rounds, args.ceiling_requests // 2)

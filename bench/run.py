@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import DATABASES, PROMPT, diagnose, live, reads, scale, thumbnails
+from bench import DATABASES, PROMPT, ceiling, diagnose, live, reads, scale, thumbnails
 from bench.load import median, merge_loads, run_load
 from bench.reads import rotated
 from bench.server import Server, start
@@ -157,6 +157,7 @@ class Bench:
             (f"thumbnails: {self.args.thumb_images} images at 512x512", lambda: thumbnails.thumbnails(self)),
             ("live events: progress latency and cancel", lambda: live.live(self)),
             *self.scale_step(),
+            *self.ceiling_step(),
         ):
             print(title, flush=True)
             step()
@@ -174,11 +175,18 @@ class Bench:
         title = f"scale-out: {self.args.scale_workers} workers sleeping 200 ms an image, and enqueue-to-start"
         return [(title, lambda: scale.scale(self.args, self.tmp, self.result))]
 
+    def ceiling_step(self) -> list:
+        """The service with a generator that costs nothing: model-independent, so with the tiny bench only."""
+        if self.args.model != "tiny":
+            return []
+        title = "ceiling: a stand-in generator, POST /image/ and POST /jobs at c16, distributed with one worker"
+        return [(title, lambda: ceiling.ceiling(self))]
+
     def run_only(self) -> dict:
-        """``--only scale``: the scale-out figures alone (no model loaded, no other server)."""
+        """``--only scale`` or ``--only ceiling``: that section alone (no model loaded)."""
         started = time.perf_counter()
         self.result |= {"only": self.args.only, "cpu_count": os.cpu_count(), "loadavg_start": os.getloadavg()[0]}
-        for title, step in self.scale_step():
+        for title, step in self.scale_step() if self.args.only == "scale" else self.ceiling_step():
             print(title, flush=True)
             step()
         self.result["loadavg_end"] = os.getloadavg()[0]
