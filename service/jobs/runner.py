@@ -146,7 +146,7 @@ class JobRunner:
         if not ended:
             return
         if live.persisted:
-            self.announcer.announce(job_id)
+            self.announcer.announce(job_id, known=outcome.details)
             return
         # No stream can be following it: the finished Job is built from memory, for the listeners only.
         record = JobRecord(0, job_id, outcome.status, params, live.n, 1, images=images, error=error, **live.times)

@@ -40,16 +40,18 @@ class JobViews:
         self.events = events
         self.progress = progress
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str, *, known: Sequence[ImageDetail] = ()) -> Job:
+        """``known``: images the caller has just stored, so they need not be read back."""
         record = self.repository.get(canonical_id(job_id))
         if record is None:
             raise JobNotFound()
-        return self.of(record)
+        return self.of(record, known=known)
 
-    def of(self, record: JobRecord) -> Job:
+    def of(self, record: JobRecord, *, known: Sequence[ImageDetail] = ()) -> Job:
         progress = self.progress(record.id) if record.status == "running" else None
         position = self.repository.position(record.seq) if record.status == "queued" else None
-        images = [image for guid in record.images if (image := self._image(guid)) is not None]
+        stored = {image.guid: image for image in known}
+        images = [image for guid in record.images if (image := stored.get(guid) or self._image(guid)) is not None]
         return job_view(record, progress, position=position, images=images)
 
     def wait(
@@ -86,9 +88,12 @@ class Announcer:
         self.views = views
         self.listeners = tuple(listeners)
 
-    def announce(self, job_id: str, job: Job | None = None, *, publish: bool = True) -> None:
-        """``publish=False`` when no stream can be listening (a synchronous job without a row until now)."""
-        job = job or self.views.get(job_id)
+    def announce(
+        self, job_id: str, job: Job | None = None, *, publish: bool = True, known: Sequence[ImageDetail] = ()
+    ) -> None:
+        """``publish=False`` when no stream can be listening (a synchronous job without a row until now);
+        ``known``: the images just stored, which need not be read back."""
+        job = job or self.views.get(job_id, known=known)
         if publish:
             self.events.publish(job.id, job.status, outcome_data(job), final=True)
         for listener in self.listeners:
