@@ -60,18 +60,37 @@ class JobViews:
         """A synchronous request's answer: wait for the job (maybe run elsewhere) and answer as it ended;
         after ``timeout`` seconds a 500 (the job itself goes on, and a keyed retry can still collect it)."""
         deadline = time.monotonic() + timeout if timeout is not None else None
+        after = None
         while (job := self.get(job_id)).status not in TERMINAL:
             if abandoned is not None and abandoned.is_set():
                 raise RequestAbandoned()
             if deadline is not None and time.monotonic() >= deadline:
                 raise GenerationFailed("image generation timed out")
-            seen = self.events.since(job_id)
-            self.events.wait(job_id, seen[-1].id if seen else 0, timeout=AWAIT_POLL_S)
+            if after is None:
+                seen = self.events.since(job_id)
+                after = seen[-1].id if seen else 0
+            after = self._until_terminal(job_id, after, abandoned)
         if job.status == "succeeded":
             return job.images
         if job.status == "failed":
             raise GenerationFailed(job.error.detail if job.error else None)
         raise KeyJobEnded()
+
+    def _until_terminal(self, job_id: str, after: int, abandoned: threading.Event | None) -> int:
+        """Follow the job's events for up to ``AWAIT_POLL_S``, until a terminal one; the last id seen.
+
+        Its started and progress events need no look at the row (a read of the job, and of its position or
+        progress, per event): only its end, or the interval, sends the caller back to the row."""
+        deadline = time.monotonic() + AWAIT_POLL_S
+        while (remaining := deadline - time.monotonic()) > 0:
+            if abandoned is not None and abandoned.is_set():
+                break
+            new = self.events.wait(job_id, after, timeout=remaining)
+            if new:
+                after = new[-1].id
+            if any(event.kind in TERMINAL for event in new):
+                break
+        return after
 
     def _image(self, guid: str) -> ImageDetail | None:
         try:
