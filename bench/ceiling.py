@@ -78,14 +78,13 @@ def local(bench, rounds: int, count: int) -> None:
     server = bench.serve("ceiling", argv=[sys.executable, "-m", "bench.photo_server"], **env)
     measured(server, post_image, 2 * CONCURRENCY)  # warm: connections, threads, the first encodes
     measured(server, job_to_end, CONCURRENCY)
-    images, jobs, cpu = [], [], []
+    images, jobs, cpu, jobs_cpu = [], [], [], []
     for r in range(rounds):
         for name in ("images", "jobs") if r % 2 == 0 else ("jobs", "images"):
             load, ms, _ = measured(server, post_image if name == "images" else job_to_end, count)
             bench.errors += load.errors
             (images if name == "images" else jobs).append(load.rate)
-            if name == "images":
-                cpu.append(ms)
+            (cpu if name == "images" else jobs_cpu).append(ms)
         print(f"  round {r + 1}: /image/ {images[-1]:.1f}/s ({cpu[-1]:.1f} ms CPU each), /jobs {jobs[-1]:.1f}/s")
     png = httpx.get(f"{server.url}/image/", params={"limit": 1}).json()[0]["guid"]
     bench.result |= {
@@ -95,6 +94,7 @@ def local(bench, rounds: int, count: int) -> None:
         "server_cpu_ms_per_image_512_rounds": [round(x, 2) for x in cpu],
         "ceiling_jobs_images_per_s_c16": median(jobs),
         "ceiling_jobs_images_per_s_c16_rounds": [round(x, 1) for x in jobs],
+        "ceiling_jobs_server_cpu_ms_per_image": median(jobs_cpu),
         "ceiling_png_bytes": len(httpx.get(f"{server.url}/image/{png}/content").content),
         "ceiling_requests_per_measurement": count,
     }
