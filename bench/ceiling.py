@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -161,6 +162,9 @@ def encoders(bench, repeat: int = 30) -> None:
 def ceiling(bench) -> None:
     """The whole section: in-process encoders, the local figures, then the distributed one."""
     args = bench.args
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    bench.result["ceiling_measured"] = {"at": started, "loadavg_start": os.getloadavg()[0]}
     encoders(bench)
     local(bench, args.ceiling_rounds, args.ceiling_requests)
     distributed(bench, args.ceiling_rounds, args.ceiling_requests // 2)
+    bench.result["ceiling_measured"]["loadavg_end"] = os.getloadavg()[0]

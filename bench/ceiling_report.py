@@ -54,6 +54,10 @@ def section(r: dict) -> list[str]:
         f"{r['ceiling_requests_per_measurement']} requests from 16 clients; the figure is the median of "
         f"{len(r['ceiling_images_per_s_c16_rounds'])} rounds, `POST /image/` and `POST /jobs` alternating.",
         "",
+        f"Measured {r['ceiling_measured']['at']}, load average {_f(r['ceiling_measured']['loadavg_start'], 2)} at "
+        f"start, {_f(r['ceiling_measured']['loadavg_end'], 2)} at end: these are absolute rates on two shared cores, "
+        "so they move with whatever else runs there.",
+        "",
         "| what | images/s (median) | rounds |",
         "| --- | --- | --- |",
         f"| `POST /image/`, c16 | {_f(r['ceiling_images_per_s_c16'])} | {r['ceiling_images_per_s_c16_rounds']} |",
