@@ -68,6 +68,12 @@ def test_bad_job_requests_are_422_naming_the_field_and_store_nothing(client, bod
     assert client.get("/jobs").json() == []
 
 
+def test_a_job_of_four_images_the_most_allowed_makes_all_four(client):
+    response = client.post("/jobs", json={"prompt": "four", "n": 4, "width": 64, "height": 64} | FAST)
+    assert response.status_code == 202, response.text
+    assert len(wait_for(client, response.json()["id"], "succeeded")["images"]) == 4
+
+
 AT_THE_CEILING = {"prompt": "costly", "steps": 5, "width": 200, "height": 200, "n": 2}  # 5 x 0.04 MP x 2 = 0.4
 
 
