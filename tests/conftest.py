@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.exceptions import DatabaseUnavailable  # noqa: E402
 from core.settings import ROOT, Settings  # noqa: E402
+from data.connection import Pool  # noqa: E402
 from data.init import init_db  # noqa: E402
 
 TEST_DB = os.environ.get("PIXY_TEST_DB_NAME", "pixyproxy_test")
@@ -65,6 +66,14 @@ def clear_tables(settings: Settings) -> None:
     with outside_connection(settings) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM images")
         cur.execute("DELETE FROM jobs")  # a job left queued would run when the next test's app starts
+
+
+@pytest.fixture
+def pool(settings: Settings) -> Iterator[Pool]:
+    """A pool of the service's own kind on the test database, closed after the test."""
+    pool = Pool(settings)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
