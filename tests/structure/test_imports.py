@@ -138,3 +138,22 @@ def test_no_private_name_is_imported_from_another_module():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
                 private += [f"{name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
     assert private == []
+
+
+DATABASE_FIXTURES = {"settings", "database", "raw", "pool", "make_client", "client"}
+
+
+def test_service_tests_use_fakes_only():
+    """tests/service promises no database and no broker: no fixture, import or subprocess that brings one."""
+    reaching = []
+    for path in sorted((ROOT / "tests" / "service").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                reaching += [f"{path.name}:{node.name}({a.arg})" for a in node.args.args if a.arg in DATABASE_FIXTURES]
+            elif isinstance(node, ast.ImportFrom) and node.module in ("data.connection", "pymysql"):
+                reaching.append(f"{path.name}: imports {node.module}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "bench.server":
+                reaching += [f"{path.name}: starts a server" for a in node.names if a.name.startswith("start")]
+            elif isinstance(node, ast.Import) and any(a.name in ("pymysql", "redis") for a in node.names):
+                reaching.append(f"{path.name}: imports {[a.name for a in node.names]}")
+    assert reaching == []
