@@ -33,6 +33,8 @@ class OpenAIImageRequest(BaseModel):
     seed: int | None = Field(default=None, strict=True)
     steps: int | None = Field(default=None, strict=True)
     guidance_scale: float | None = Field(default=None, strict=True)
+    sampler: Any = None  # extra body fields, checked with the rest of a generation request
+    scheduler: Any = None
     model: Any = None
     quality: Any = None
     style: Any = None
@@ -67,6 +69,8 @@ class OpenAIImageRequest(BaseModel):
                 seed=self.seed,
                 steps=self.steps,
                 guidance_scale=self.guidance_scale,
+                sampler=self.sampler,
+                scheduler=self.scheduler,
                 width=width,
                 height=height,
             )

@@ -41,9 +41,10 @@ class _Job:
 
     @property
     def key(self) -> tuple:
-        """What members of one batch share: one pipeline (txt2img, img2img, inpaint) and its settings."""
+        """What members of one batch share: one pipeline (txt2img, img2img, inpaint), its settings and sampler
+        (a scheduler is stateful: one per batch)."""
         p = self.params
-        return (p.steps, p.guidance_scale, p.width, p.height, p.mode, p.strength)
+        return (p.steps, p.guidance_scale, p.width, p.height, p.mode, p.strength, p.sampler, p.scheduler)
 
 
 class BatchQueue:

@@ -11,6 +11,7 @@ from concurrent.futures import Future, wait
 from core.clock import now
 from core.exceptions import GenerationFailed, RequestAbandoned
 from core.models import SEED_MAX, GenerationParams, ImageDetail
+from core.samplers import AUTOMATIC
 from data.images import ImageRepository
 from data.write import Write
 from service.generation.batching import BatchQueue, Hooks
@@ -99,8 +100,10 @@ class ImageGeneration:
             generation_ms=generated.elapsed_ms,
             init_image=p.init_image,
             strength=p.strength,
+            sampler=p.sampler or self.info.sampler,
+            scheduler=p.scheduler or AUTOMATIC,
         )
-        png = encode_png(generated.image, detail, sampler=self.info.sampler, compress_level=self.compress_level)
+        png = encode_png(generated.image, detail, sampler=detail.sampler, compress_level=self.compress_level)
         return detail, png
 
     def store_all(

@@ -27,7 +27,9 @@ class Resolver:
         request = revalidate(request)
         source = find_source(request, uploads, self.images.get)
         request = sized(request, source, self.limits)
-        return as_edit(resolve(request, self.model().profile, self.limits), request, source, self.limits)
+        info = self.model()
+        resolved = resolve(request, info.profile, self.limits, own_sampler=info.sampler)
+        return as_edit(resolved, request, source, self.limits)
 
     def check_cost(self, params: GenerationParams, *, n: int) -> None:
         check_cost(params, n=n, limits=self.limits)

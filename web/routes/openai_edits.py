@@ -44,11 +44,15 @@ class OpenAIEditRequest(BaseModel):
     steps: int | None = None
     guidance_scale: float | None = None
     strength: float | None = None
+    sampler: str | None = None
+    scheduler: str | None = None
 
     def generation_request(self) -> GenerationRequest:
         # The same WIDTHxHEIGHT reading and checks as the generations route.
         width, height = OpenAIImageRequest.model_validate({"prompt": self.prompt, "size": self.size}).dimensions()
-        fields = self.model_dump(include={"prompt", "negative_prompt", "seed", "steps", "guidance_scale", "strength"})
+        fields = self.model_dump(
+            include={"prompt", "negative_prompt", "seed", "steps", "guidance_scale", "strength", "sampler", "scheduler"}
+        )
         return GenerationRequest(**fields, width=width, height=height)
 
 

@@ -12,20 +12,10 @@ from core.models import GenerationParams
 from service.generation.interface import EditSource, GeneratedImage, GeneratorInfo, PreviewCallback, StepCallback
 from service.generation.pipeline.latents import latent_rgb_map, latents_to_images
 from service.generation.pipeline.pipelines import Pipelines, keep_unmasked, mode_arguments
+from service.generation.pipeline.samplers import sampler_name, scheduler_for
 from service.generation.profiles import profile_for
 
 logger = logging.getLogger(__name__)
-
-SAMPLER_NAMES = {
-    "EulerDiscreteScheduler": "Euler",
-    "EulerAncestralDiscreteScheduler": "Euler a",
-    "DPMSolverMultistepScheduler": "DPM++ 2M",
-    "DDIMScheduler": "DDIM",
-    "PNDMScheduler": "PLMS",
-    "LMSDiscreteScheduler": "LMS",
-    "HeunDiscreteScheduler": "Heun",
-    "UniPCMultistepScheduler": "UniPC",
-}
 
 
 class DiffusersGenerator:
@@ -46,7 +36,7 @@ class DiffusersGenerator:
             model=model,
             device=device,
             dtype=str(pipe.unet.dtype).removeprefix("torch."),
-            sampler=SAMPLER_NAMES.get(type(pipe.scheduler).__name__, type(pipe.scheduler).__name__),
+            sampler=sampler_name(pipe.scheduler),
             profile=profile_for(model=model, pipeline_class=type(pipe).__name__, native_size=native),
             fallback=fallback,
             compiled=compiled,
@@ -81,7 +71,7 @@ class DiffusersGenerator:
             try:
                 generators = [torch.Generator(device=self.device).manual_seed(p.seed) for p in batch]
                 pipe = self.pipelines.for_mode(first.mode)
-                with torch.inference_mode():
+                with torch.inference_mode(), scheduler_for(pipe, batch):
                     images = pipe(
                         prompt=[p.prompt for p in batch],
                         negative_prompt=[p.negative_prompt for p in batch],
