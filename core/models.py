@@ -49,6 +49,8 @@ class GenerationRequest(BaseModel):
     # img2img: the guid of a stored image to start from, and how much of it to repaint (0 < strength <= 1).
     init_image: str | None = Field(default=None, strict=True, max_length=64)
     strength: float | None = Field(default=None, gt=0, le=1, strict=True, allow_inf_nan=False)
+    # The id of one of the models this server lists (GET /models); unset, or an OpenAI name: the default.
+    model: str | None = Field(default=None, strict=True, min_length=1, max_length=255)
     # AUTOMATIC1111's names (core/samplers.py); unset: the model's own scheduler.
     sampler: Sampler | None = None
     scheduler: Schedule | None = None
@@ -92,6 +94,8 @@ class GenerationParams(BaseModel):
     strength: float | None = None
     inputs: int = 0
     mask: bool = False
+    # The model's id; empty in rows written before models were chosen: the default.
+    model: str = ""
     # None: the model's own scheduler, as it shipped (rows written before samplers parse as that).
     sampler: str | None = None
     scheduler: str | None = None

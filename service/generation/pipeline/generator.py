@@ -40,7 +40,29 @@ class DiffusersGenerator:
             profile=profile_for(model=model, pipeline_class=type(pipe).__name__, native_size=native),
             fallback=fallback,
             compiled=compiled,
+            family=type(pipe).__name__,
         )
+
+    def to_cpu(self) -> None:
+        """Park in CPU memory; on CUDA the freed blocks go back to the driver, for the next model."""
+        with self._lock:
+            self.pipe.to("cpu")
+            if self.device.startswith("cuda"):
+                self._torch.cuda.empty_cache()
+
+    def to_device(self) -> None:
+        with self._lock:
+            self.pipe.to(self.device)
+
+    def release(self) -> None:
+        """Drop the pipeline; its memory is freed once nothing else holds it."""
+        import gc
+
+        with self._lock:
+            self.pipe = self.pipelines = None
+            gc.collect()
+            if self.device.startswith("cuda"):
+                self._torch.cuda.empty_cache()
 
     def generate(
         self,
