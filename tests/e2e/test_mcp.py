@@ -36,6 +36,9 @@ def test_tools_are_listed_with_input_schemas_naming_their_fields(server):
         "guidance_scale",
         "width",
         "height",
+        "model",
+        "sampler",
+        "scheduler",
     }
     assert generate["required"] == ["prompt"]
     assert generate["properties"]["prompt"]["type"] == "string"
