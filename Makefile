@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
-TINY := models/tiny/model_index.json
+TINY := models/tiny/model_index.json models/tiny-xl/model_index.json
 
 .PHONY: run test setup lint bench db worker migrate
 
@@ -17,7 +17,7 @@ $(STAMP): requirements.txt
 .env:
 	cp .env.example .env
 
-$(TINY): $(STAMP) scripts/make_tiny_model.py
+$(TINY) &: $(STAMP) scripts/make_tiny_model.py
 	HF_HUB_OFFLINE=1 $(PY) scripts/make_tiny_model.py --force
 
 setup: $(STAMP) .env $(TINY)
@@ -26,7 +26,7 @@ db: setup
 	$(PY) -m data.init
 
 run: db
-	$(PY) scripts/download_weights.py --if-missing || echo "weights unavailable: the service will fall back to the tiny model"
+	$(PY) scripts/download_weights.py --if-missing || echo "some weights unavailable: those models are listed as unavailable; a missing PIXY_MODEL falls back to tiny"
 	$(PY) -m web
 
 # Distributed mode: a GPU worker (set PIXY_BROKER_URL; one per GPU; see docs/deploy.md).

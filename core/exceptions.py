@@ -123,6 +123,13 @@ class ModelUnavailable(ImageException):
     default_message = "the configured model could not be loaded"
 
 
+class ModelNotReady(ServiceUnavailable):
+    """A model this server lists cannot run now: its weights are missing, or it failed to load."""
+
+    default_message = "the model asked for is unavailable"
+    retry_after = 30
+
+
 def _field_error(error: Mapping[str, Any]) -> dict:
     loc = error.get("loc", ())
     field = ".".join(str(part) for part in loc if part not in _SOURCES) or "body"

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.samplers import Sampler, Schedule
+
 SEED_MAX = 2**32 - 1
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 # Bidi overrides and isolates reorder how a prompt reads in a log or a gallery without changing what it is.
@@ -47,6 +49,11 @@ class GenerationRequest(BaseModel):
     # img2img: the guid of a stored image to start from, and how much of it to repaint (0 < strength <= 1).
     init_image: str | None = Field(default=None, strict=True, max_length=64)
     strength: float | None = Field(default=None, gt=0, le=1, strict=True, allow_inf_nan=False)
+    # The id of one of the models this server lists (GET /models); unset, or an OpenAI name: the default.
+    model: str | None = Field(default=None, strict=True, min_length=1, max_length=255)
+    # AUTOMATIC1111's names (core/samplers.py); unset: the model's own scheduler.
+    sampler: Sampler | None = None
+    scheduler: Schedule | None = None
 
     @field_validator("prompt")
     @classmethod
@@ -87,6 +94,11 @@ class GenerationParams(BaseModel):
     strength: float | None = None
     inputs: int = 0
     mask: bool = False
+    # The model's id; empty in rows written before models were chosen: the default.
+    model: str = ""
+    # None: the model's own scheduler, as it shipped (rows written before samplers parse as that).
+    sampler: str | None = None
+    scheduler: str | None = None
 
     @property
     def mode(self) -> str:
@@ -111,6 +123,8 @@ class ImageDetail(BaseModel):
     generation_ms: int | None = None
     init_image: str | None = None  # the stored image an img2img started from
     strength: float | None = None  # set for every edit
+    sampler: str | None = None  # A1111's name of the sampler used, and its schedule type (automatic, …)
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     pixy_log_level: str = "INFO"
 
     pixy_model: str = "stabilityai/sd-turbo"
+    # Further models this box serves, chosen per request by ``model``: hub ids, folders or tiny, comma-separated.
+    pixy_models: str = ""
+    # How many pipelines may be on the device at once; the least recently used is parked in CPU memory beyond.
+    pixy_max_loaded_models: int = Field(default=1, ge=1)
+    # An evicted pipeline is parked in CPU memory (1) or dropped and loaded again from disk when asked for (0).
+    pixy_park_evicted_models: bool = True
+    # The batch queue keeps to the model on the device, but a request waits behind at most this many batches of
+    # other models before its own model gets the device.
+    pixy_model_switch_after: int = Field(default=4, ge=0)
     pixy_models_dir: Path = ROOT / "models"
     pixy_strict_model: bool = False
     pixy_device: Literal["auto", "cuda", "cpu"] = "auto"
@@ -121,6 +130,12 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must be whsec_ followed by base64 (Standard Webhooks)") from None
         return value
+
+    @property
+    def model_sources(self) -> list[str]:
+        """``PIXY_MODEL`` first (served even when not listed), then ``PIXY_MODELS`` in order, once each."""
+        listed = [m.strip() for m in self.pixy_models.split(",") if m.strip()]
+        return list(dict.fromkeys([self.pixy_model, *listed]))
 
     @property
     def distributed(self) -> bool:

@@ -133,7 +133,8 @@ class ContentMigration:
                     copies.append((row, content))
             if copies:
                 self.target.write(conn, [(row.guid, content) for row, content in copies])
-        with self.pool.connection() as conn:
+        # A locking read: a delete that took the copy before its row's commit is waited for, so it reads as gone.
+        with self.pool.transaction() as conn:
             verified = self.target.verified(conn, [row for row, _ in copies])
             unverified = [row.guid for row, _ in copies if row.guid not in verified]
             existing = self._existing(conn, unverified)
@@ -150,7 +151,7 @@ class ContentMigration:
         if not guids:
             return set()
         with conn.cursor() as cur:
-            cur.execute(SELECT_EXISTING, {"guids": guids})
+            cur.execute(LOCK_ROWS, {"guids": guids})
             return {found["guid"] for found in cur.fetchall()}
 
     def _source_content(self, conn, row: Row, tally: Tally) -> bytes | None:

@@ -14,13 +14,14 @@ from data.write import Write
 
 COLUMNS = (
     "guid, filename, prompt, negative_prompt, seed, steps, guidance_scale, "
-    "width, height, model, created_at, generation_ms, init_image, strength"
+    "width, height, model, created_at, generation_ms, init_image, strength, sampler, scheduler"
 )
 INSERT_IMAGE = (
     f"INSERT INTO images ({COLUMNS}, content_sha256, content_bytes) VALUES ("
     "%(guid)s, %(filename)s, %(prompt)s, %(negative_prompt)s, %(seed)s, %(steps)s, "
     "%(guidance_scale)s, %(width)s, %(height)s, %(model)s, %(created_at)s, "
-    "%(generation_ms)s, %(init_image)s, %(strength)s, %(content_sha256)s, %(content_bytes)s)"
+    "%(generation_ms)s, %(init_image)s, %(strength)s, %(sampler)s, %(scheduler)s, %(content_sha256)s, "
+    "%(content_bytes)s)"
 )
 SELECT_IMAGE = f"SELECT {COLUMNS} FROM images WHERE guid = %(guid)s"
 SELECT_CONTENT_META = "SELECT content_sha256, content_bytes FROM images WHERE guid = %(guid)s"

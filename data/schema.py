@@ -176,10 +176,13 @@ MIGRATIONS = (
     "ALTER TABLE images ADD COLUMN IF NOT EXISTS strength DOUBLE NULL",
     # Distributed mode: when the stranded-jobs sweep last sent a job's task again.
     "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS republished_at DATETIME(6) NULL",
+    # Samplers: A1111's name of the sampler an image was made with, and its schedule type.
+    "ALTER TABLE images ADD COLUMN IF NOT EXISTS sampler VARCHAR(32) NULL",
+    "ALTER TABLE images ADD COLUMN IF NOT EXISTS scheduler VARCHAR(16) NULL",
 )
 
 # Bumped with every change above; API processes and workers of another version refuse to run together.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TRIGGERS = {
     "images_count_insert": (

@@ -205,25 +205,39 @@ def run(model: str, revision: str, out: Path, *, verify_after: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=settings.pixy_model, help="Hub model id (default: PIXY_MODEL)")
+    parser.add_argument(
+        "--model", action="append", help="Hub model id, once or more (default: PIXY_MODEL and PIXY_MODELS)"
+    )
     parser.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
-    parser.add_argument("--out", type=Path, help="target folder (default: models/<owner>--<name>)")
+    parser.add_argument("--out", type=Path, help="target folder, with one --model (default: models/<owner>--<name>)")
     parser.add_argument("--if-missing", action="store_true", help="do nothing if the target is already complete")
     parser.add_argument("--no-verify", action="store_true", help="skip loading the pipeline after the download")
     args = parser.parse_args(argv)
+    models = args.model or settings.model_sources
+    if args.out is not None and len(models) > 1:
+        parser.error("--out takes one --model")
+    outcome = 0
+    for model in models:  # each model on its own: one that cannot be fetched does not stop the others
+        code = _fetch_one(model, args, settings)
+        if code == 130:
+            return code
+        outcome = outcome or code
+    return outcome
 
-    out: Path = args.out or settings.pixy_models_dir / local_name(args.model)
-    if args.model == "tiny":
-        print("tiny is built by scripts/make_tiny_model.py, not downloaded: nothing to do")
+
+def _fetch_one(model: str, args: argparse.Namespace, settings) -> int:
+    out: Path = args.out or settings.pixy_models_dir / local_name(model)
+    if model in ("tiny", "tiny-xl"):
+        print(f"{model} is built by scripts/make_tiny_model.py, not downloaded: nothing to do")
         return 0
-    existing = find_local(args.model, settings.pixy_models_dir)
+    existing = find_local(model, settings.pixy_models_dir)
     if existing is not None and existing.resolve() != out.resolve():
-        print(f"{args.model} is a local folder ({existing}): nothing to download")
+        print(f"{model} is a local folder ({existing}): nothing to download")
         return 0
     if args.if_missing and (out / INDEX_FILE).is_file():
-        print(f"{args.model} is already in {out}")
+        print(f"{model} is already in {out}")
         return 0
-    return run(args.model, args.revision, out, verify_after=not args.no_verify)
+    return run(model, args.revision, out, verify_after=not args.no_verify)
 
 
 if __name__ == "__main__":

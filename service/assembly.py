@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from core.exceptions import ImageException
 from core.jobs import Job
+from core.model_ids import model_id
 from core.settings import Settings
 from data.connection import Pool
 from data.images import MySQLImageRepository
@@ -22,6 +23,7 @@ from data.webhooks import WebhookDeliveryRepository
 from service.edits.sources import EditInputs
 from service.generation.batching import BatchQueue
 from service.generation.interface import ImageGenerator
+from service.generation.models import Models
 from service.images.generation import ImageGeneration
 from service.images.params import Limits
 from service.images.png_encoders import choose_encoder
@@ -65,12 +67,19 @@ class Container:
     variants: VariantService | None = None
     jobs: JobService | None = None  # where jobs are accepted: one process, or an API process
     webhooks: WebhookDispatcher | None = None
-    generator: ImageGenerator | None = None  # where a model runs: one process, or a GPU worker
+    generator: ImageGenerator | None = None  # where a model runs: one process, or a GPU worker (the default)
+    models: Models | None = None  # every model it serves, the default's generator among them
     queue: BatchQueue | None = None
     cluster: Cluster | None = None  # an API process of the distributed mode: the broker and workers
     heartbeat: Heartbeat | None = None  # a process of the distributed mode: its row in ``nodes``
     execution: TaskExecution | None = None  # a GPU worker: how its tasks run their jobs
     retention: Retention | None = None  # the one-process service's pruning thread
+
+    def list_models(self) -> list[dict]:
+        """What ``GET /models`` answers: the models served here, or by the live workers."""
+        if self.models is not None:
+            return self.models.describe()
+        return self.cluster.models(model_id(self.settings.pixy_model)) if self.cluster is not None else []
 
     def queue_depth(self) -> int:
         if self.queue is not None:
@@ -153,7 +162,21 @@ def batch_queue(
         max_batch=default_max_batch(settings, generator.info.device),
         batch_wait_ms=settings.pixy_batch_wait_ms,
         on_batch=on_batch,
+        switch_after=settings.pixy_model_switch_after,
     ).start()
+
+
+def serving_models(settings: Settings, default: ImageGenerator) -> Models:
+    """``default`` (loaded) and the other models of ``PIXY_MODELS``, described now and loaded on first use."""
+    from service.generation.pipeline import load_model, model_entries  # diffusers only once a model loads
+
+    return Models(
+        default,
+        model_entries(settings),
+        load=lambda entry: load_model(entry, settings),
+        max_loaded=settings.pixy_max_loaded_models,
+        park=settings.pixy_park_evicted_models,
+    )
 
 
 def image_generation(

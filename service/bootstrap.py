@@ -22,6 +22,7 @@ from service.assembly import (
     ready_database,
     resolver,
     retention,
+    serving_models,
     start_webhooks,
     storage,
     variant_service,
@@ -58,18 +59,19 @@ def bootstrap(
         ready_database(settings, sweep=repository)
     generator = generator or load_generator(settings)
     device = generator.info.device
-    queue = batch_queue(settings, generator, on_batch=observers.on_batch)
+    models = serving_models(settings, generator)
+    queue = batch_queue(settings, models, on_batch=observers.on_batch)
     images = ImageService(repository)
     live, previews = LiveJobs(), PreviewWatch()
     parts = job_parts(settings, pool, images, events=JobEvents(), progress=live.progress, observers=observers)
     runner = job_runner(
-        parts, image_generation(settings, queue, repository, generator), live, previews_wanted=previews.wanted
+        parts, image_generation(settings, queue, repository, models), live, previews_wanted=previews.wanted
     )
     # One runner more than a batch holds, so jobs can fill a micro-batch while one waits to store.
     launcher = LocalLauncher(
         runner=runner, queue=queue, events=parts.events, runners=default_max_batch(settings, device) + 1
     )
-    requests = resolver(settings, images, lambda: generator.info, device=device)
+    requests = resolver(settings, images, models.choose, device=device)
     jobs = job_service(parts, requests, launcher, live, previews, max_queued=settings.pixy_max_queued_jobs)
     try:
         launcher.recover()
@@ -87,6 +89,7 @@ def bootstrap(
         jobs=jobs,
         webhooks=parts.webhooks,
         generator=generator,
+        models=models,
         queue=queue,
         retention=pruning,
     )

@@ -14,10 +14,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.exceptions import DatabaseUnavailable  # noqa: E402
 from core.settings import ROOT, Settings  # noqa: E402
+from data.connection import Pool  # noqa: E402
 from data.init import init_db  # noqa: E402
 
 TEST_DB = os.environ.get("PIXY_TEST_DB_NAME", "pixyproxy_test")
 TINY_DIR = ROOT / "models" / "tiny"
+TINY_XL_DIR = ROOT / "models" / "tiny-xl"
 
 
 def make_settings(tmp: Path, **overrides) -> Settings:
@@ -68,6 +70,14 @@ def clear_tables(settings: Settings) -> None:
 
 
 @pytest.fixture
+def pool(settings: Settings) -> Iterator[Pool]:
+    """A pool of the service's own kind on the test database, closed after the test."""
+    pool = Pool(settings)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
 def raw(settings: Settings) -> Iterator[pymysql.connections.Connection]:
     with outside_connection(settings) as conn:
         yield conn
@@ -88,3 +98,11 @@ def tiny_generator(tmp_path_factory):
     from service.generation.pipeline import load_generator
 
     return load_generator(make_settings(tmp_path_factory.mktemp("gen"), pixy_strict_model=True))
+
+
+@pytest.fixture(scope="session")
+def tiny_xl() -> str:
+    """The SDXL-shaped tiny model's id, once its folder is there (``PIXY_MODELS=tiny-xl`` serves it)."""
+    if not (TINY_XL_DIR / "model_index.json").is_file():
+        pytest.fail("models/tiny-xl is missing: run scripts/make_tiny_model.py (make test does)")
+    return "tiny-xl"

@@ -18,7 +18,7 @@ from web.body_limit import BodyLimitMiddleware
 from web.disconnect import generation_threads
 from web.metrics import Metrics
 from web.request_log import RequestLogMiddleware, record_route
-from web.routes import gallery, images, job_events, jobs, openai, openai_edits, ops
+from web.routes import gallery, images, job_events, jobs, models, openai, openai_edits, ops
 from web.security import ApiKeyMiddleware
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, generator: ImageGenerator | 
     app.include_router(jobs.router)
     app.include_router(job_events.router)
     app.include_router(ops.router)
+    app.include_router(models.router)
     app.include_router(gallery.router)
     mcp_server.mount(app)
     return app

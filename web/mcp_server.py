@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from core.exceptions import ImageException
 from core.models import SEED_MAX, ImageDetail, PageQuery
+from core.samplers import Sampler, Schedule
 from core.variants import VariantSpec
 from service.images.service import ImageService
 from service.images.variants import encode_variant
@@ -112,6 +113,9 @@ def build_server(app: FastAPI) -> FastMCP:
         guidance_scale: Annotated[float | None, Field(ge=0, description="How closely to follow the prompt")] = None,
         width: Annotated[int | None, Field(ge=64, multiple_of=8, description="Pixels, a multiple of 8")] = None,
         height: Annotated[int | None, Field(ge=64, multiple_of=8, description="Pixels, a multiple of 8")] = None,
+        model: Annotated[str | None, Field(description="A model id from list_models; the default if unset")] = None,
+        sampler: Annotated[Sampler | None, Field(description="A1111's sampler name; the model's own if unset")] = None,
+        scheduler: Annotated[Schedule | None, Field(description="The noise schedule")] = None,
     ) -> list[ContentBlock]:
         """Generate an image from a prompt and store it. Returns a WebP preview, then its details and URL."""
         request = {
@@ -122,11 +126,21 @@ def build_server(app: FastAPI) -> FastMCP:
             "guidance_scale": guidance_scale,
             "width": width,
             "height": height,
+            "model": model,
+            "sampler": sampler,
+            "scheduler": scheduler,
         }
         with _tool_errors():
             [detail] = await _in_thread(jobs().run, request, route="mcp")
             preview = await _inline_image(images(), detail.guid)
         return [preview, _described(detail, _content_url(app, ctx, detail.guid))]
+
+    @server.tool(structured_output=False)
+    async def list_models() -> list[ContentBlock]:
+        """The models this server serves: id, family, whether default, available (or why not), loaded, defaults."""
+        with _tool_errors():
+            models = await _in_thread(app.state.container.list_models)
+        return [TextContent(type="text", text=json.dumps(models))]
 
     @server.tool(structured_output=False)
     async def list_images(

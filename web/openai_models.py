@@ -33,7 +33,9 @@ class OpenAIImageRequest(BaseModel):
     seed: int | None = Field(default=None, strict=True)
     steps: int | None = Field(default=None, strict=True)
     guidance_scale: float | None = Field(default=None, strict=True)
-    model: Any = None
+    sampler: Any = None  # extra body fields, checked with the rest of a generation request
+    scheduler: Any = None
+    model: Any = None  # one of GET /v1/models; OpenAI's own names mean the default
     quality: Any = None
     style: Any = None
     user: Any = None
@@ -67,6 +69,9 @@ class OpenAIImageRequest(BaseModel):
                 seed=self.seed,
                 steps=self.steps,
                 guidance_scale=self.guidance_scale,
+                model=self.model,
+                sampler=self.sampler,
+                scheduler=self.scheduler,
                 width=width,
                 height=height,
             )

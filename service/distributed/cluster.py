@@ -29,6 +29,31 @@ class Cluster:
             for node in alive
         ]
 
+    def models(self, default: str) -> list[dict]:
+        """``GET /models`` here: each model the live workers serve, with their names (``default``: PIXY_MODEL's id)."""
+        try:
+            alive = self.nodes.alive("worker", within_s=self.within_s)
+        except ImageException:
+            return []
+        served: dict[str, dict] = {}
+        for node in alive:
+            info = node.info.get("generator", {})
+            profile = info.get("profile", {})
+            entry = served.setdefault(
+                node.model,
+                {
+                    "id": node.model,
+                    "family": info.get("family", ""),
+                    "default": node.model == default,
+                    "available": True,
+                    "loaded": True,
+                    "defaults": {key: profile.get(key) for key in ("steps", "guidance_scale", "width", "height")},
+                    "workers": [],
+                },
+            )
+            entry["workers"].append(node.name)
+        return list(served.values())
+
     def status(self) -> dict:
         """For /ready: blocking (a broker round trip and a query), so call it off the event loop."""
         broker = self.dispatch.reachable()

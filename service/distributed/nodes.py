@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from core.clock import now
-from core.exceptions import ImageException, NoWorkers
+from core.exceptions import ImageException, InvalidInput, NoWorkers
+from core.model_ids import OPENAI_NAMES
 from core.settings import Settings
 from data.nodes import Node, NodeRepository
 from data.schema import SCHEMA_VERSION
@@ -126,8 +127,9 @@ class RegisteredModel:
         self._info: GeneratorInfo | None = None
         self._read = 0.0
 
-    def current(self) -> GeneratorInfo:
-        """Before any worker has registered, a generation is refused (503) as ``NoWorkers``."""
+    def current(self, requested: str | None = None) -> GeneratorInfo:
+        """Before any worker has registered, a generation is refused (503) as ``NoWorkers``; a ``requested``
+        model other than theirs (or an OpenAI name for it) is a 422 naming ``model``."""
         if self._info is None or time.monotonic() - self._read > INFO_TTL_S:
             node = self.nodes.latest("worker")
             if node is None or "generator" not in node.info:
@@ -135,6 +137,8 @@ class RegisteredModel:
             info = dict(node.info["generator"])
             self._info = GeneratorInfo(**info | {"profile": ModelProfile(**info["profile"])})
             self._read = time.monotonic()
+        if requested is not None and requested not in OPENAI_NAMES and requested != self._info.model:
+            raise InvalidInput(f"model: {requested!r} is not served here; models: {self._info.model}", field="model")
         return self._info
 
 

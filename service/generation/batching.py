@@ -38,16 +38,22 @@ class _Job:
     future: Future
     hooks: Hooks = Hooks()
     source: EditSource | None = None  # an edit's image (and mask); its pixels may differ within a batch
+    passed: int = 0  # batches of another model that ran while this waited, ahead of it
 
     @property
     def key(self) -> tuple:
-        """What members of one batch share: one pipeline (txt2img, img2img, inpaint) and its settings."""
+        """What members of one batch share: one model's pipeline (txt2img, img2img, inpaint), its settings and
+        sampler (a scheduler is stateful: one per batch)."""
         p = self.params
-        return (p.steps, p.guidance_scale, p.width, p.height, p.mode, p.strength)
+        return (p.model, p.steps, p.guidance_scale, p.width, p.height, p.mode, p.strength, p.sampler, p.scheduler)
 
 
 class BatchQueue:
-    """Runs generations off the event loop. ``max_queue`` bounds the waiting, not the running."""
+    """Runs generations off the event loop. ``max_queue`` bounds the waiting, not the running.
+
+    Batches keep to the model of the last one (a switch costs a load), except that no request waits behind more
+    than ``switch_after`` batches of other models: the oldest request's model then goes next.
+    """
 
     def __init__(
         self,
@@ -57,8 +63,11 @@ class BatchQueue:
         max_batch: int = 1,
         batch_wait_ms: int = 0,
         on_batch: Callable[[float, int], None] | None = None,
+        switch_after: int = 4,
     ) -> None:
         self.generator = generator
+        self.switch_after = switch_after
+        self._model: str | None = None  # the model of the last batch: on the device
         self.max_queue = max_queue
         self.max_batch = max_batch
         self.batch_wait = batch_wait_ms / 1000
@@ -123,7 +132,7 @@ class BatchQueue:
                 self._cond.wait()
             if self._stopping:
                 return None
-            batch = [self._pending.popleft()]
+            batch = [self._next()]
             self._running = 1
             deadline = time.monotonic() + self.batch_wait
             while len(batch) < self.max_batch:
@@ -134,6 +143,20 @@ class BatchQueue:
                 self._cond.wait(remaining)
             self._running = len(batch)
             return batch
+
+    def _next(self) -> _Job:
+        """The oldest request for the model on the device, unless the oldest of all has waited long enough."""
+        head = self._pending[0]
+        pick = head
+        if head.params.model != self._model and head.passed < self.switch_after:
+            pick = next((job for job in self._pending if job.params.model == self._model), head)
+        for job in self._pending:  # older requests of other models: passed once more
+            if job is pick:
+                break
+            job.passed += 1
+        self._pending.remove(pick)
+        self._model = pick.params.model
+        return pick
 
     def _pop_compatible(self, key: tuple, room: int) -> list[_Job]:
         taken = [job for job in self._pending if job.key == key][:room]

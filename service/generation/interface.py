@@ -21,6 +21,7 @@ class GeneratorInfo:
     profile: ModelProfile
     fallback: bool = False
     compiled: bool = False
+    family: str = ""  # the diffusers pipeline class
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class GeneratedImage:
     image: Image
     params: GenerationParams
     elapsed_ms: int
+    info: GeneratorInfo | None = None  # the model that made it, where a process serves several
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ caller that wants none this step pays nothing. A generator that cannot preview n
 
 
 class ImageGenerator(Protocol):
+    """One model's pipeline. ``to_cpu``, ``to_device`` and ``release`` (park, bring back, drop) are needed only
+    where a process serves more models than fit on its device."""
+
     info: GeneratorInfo
 
     def generate(

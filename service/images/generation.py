@@ -11,6 +11,7 @@ from concurrent.futures import Future, wait
 from core.clock import now
 from core.exceptions import GenerationFailed, RequestAbandoned
 from core.models import SEED_MAX, GenerationParams, ImageDetail
+from core.samplers import AUTOMATIC
 from data.images import ImageRepository
 from data.write import Write
 from service.generation.batching import BatchQueue, Hooks
@@ -84,7 +85,7 @@ class ImageGeneration:
     def _record(self, generated: GeneratedImage) -> tuple[ImageDetail, bytes]:
         """Encode outside the generator's lock."""
         guid = str(uuid.uuid4())
-        p = generated.params
+        p, info = generated.params, generated.info or self.info
         detail = ImageDetail(
             guid=guid,
             filename=f"{guid}.png",
@@ -95,13 +96,15 @@ class ImageGeneration:
             guidance_scale=p.guidance_scale,
             width=p.width,
             height=p.height,
-            model=self.info.model,
+            model=info.model,
             created_at=now(),
             generation_ms=generated.elapsed_ms,
             init_image=p.init_image,
             strength=p.strength,
+            sampler=p.sampler or info.sampler,
+            scheduler=p.scheduler or AUTOMATIC,
         )
-        png = encode_png(generated.image, detail, sampler=self.info.sampler, encoder=self.encoder)
+        png = encode_png(generated.image, detail, sampler=detail.sampler, encoder=self.encoder)
         return detail, png
 
     def store_all(

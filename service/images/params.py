@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from core.exceptions import InvalidInput
 from core.models import SEED_MAX, GenerationParams, GenerationRequest
+from core.samplers import AUTOMATIC, UNSHAPED
 from core.settings import Settings
 from service.generation.profiles import ModelProfile
 
@@ -49,8 +50,10 @@ def _check(ok: bool, field: str, message: str) -> None:
         raise InvalidInput(f"{field}: {message}", field=field)
 
 
-def resolve(request: GenerationRequest, profile: ModelProfile, limits: Limits) -> GenerationParams:
-    """Fill in defaults, then check every limit before any work starts."""
+def resolve(
+    request: GenerationRequest, profile: ModelProfile, limits: Limits, *, own_sampler: str = ""
+) -> GenerationParams:
+    """Fill in defaults, then check every limit before any work starts; ``own_sampler`` is the model's own."""
     params = GenerationParams(
         prompt=request.prompt,
         negative_prompt=request.negative_prompt or "",
@@ -61,6 +64,14 @@ def resolve(request: GenerationRequest, profile: ModelProfile, limits: Limits) -
         ),
         width=request.width or profile.width,
         height=request.height or profile.height,
+        sampler=request.sampler,
+        scheduler=request.scheduler,
+    )
+    sampler = request.sampler or own_sampler
+    _check(
+        (request.scheduler or AUTOMATIC) == AUTOMATIC or sampler not in UNSHAPED,
+        "scheduler",
+        f"{sampler} takes only the automatic schedule",
     )
     _check(len(params.prompt) <= limits.max_prompt_chars, "prompt", f"at most {limits.max_prompt_chars} characters")
     _check(

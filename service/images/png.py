@@ -8,6 +8,7 @@ import zlib
 from PIL.Image import Image
 
 from core.models import ImageDetail
+from core.samplers import schedule_label
 from service.images.png_encoders import SIGNATURE, PixelEncoder
 
 RECORD_KEY = "pixyproxy"
@@ -24,7 +25,9 @@ def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
     if detail.negative_prompt:
         lines.append(f"Negative prompt: {one_line(detail.negative_prompt)}")
     lines.append(
-        f"Steps: {detail.steps}, Sampler: {sampler}, CFG scale: {detail.guidance_scale}, "
+        f"Steps: {detail.steps}, Sampler: {sampler}, "
+        + (f"Schedule type: {schedule_label(detail.scheduler)}, " if detail.scheduler else "")
+        + f"CFG scale: {detail.guidance_scale}, "
         f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, Model: {detail.model}"
         + (f", Denoising strength: {detail.strength}" if detail.strength is not None else "")
         + (f", Init image: {detail.init_image}" if detail.init_image else "")

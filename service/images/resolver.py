@@ -14,8 +14,9 @@ from service.images.service import ImageService
 
 
 class Resolver:
-    def __init__(self, *, model: Callable[[], GeneratorInfo], limits: Limits, images: ImageService) -> None:
-        """``model()`` says what the model serving this process's jobs is (it may be another process's)."""
+    def __init__(self, *, model: Callable[[str | None], GeneratorInfo], limits: Limits, images: ImageService) -> None:
+        """``model(requested)`` says what the model a request names is (None: the default), or refuses it naming
+        ``model``; it may be served by another process."""
         self.model = model
         self.limits = limits
         self.images = images
@@ -27,7 +28,11 @@ class Resolver:
         request = revalidate(request)
         source = find_source(request, uploads, self.images.get)
         request = sized(request, source, self.limits)
-        return as_edit(resolve(request, self.model().profile, self.limits), request, source, self.limits)
+        info = self.model(request.model)
+        resolved = resolve(request, info.profile, self.limits, own_sampler=info.sampler).model_copy(
+            update={"model": info.model}
+        )
+        return as_edit(resolved, request, source, self.limits)
 
     def check_cost(self, params: GenerationParams, *, n: int) -> None:
         check_cost(params, n=n, limits=self.limits)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.clock import now
-from core.exceptions import GeneratorBusy, TooManyQueued
-from core.jobs import JobRequest
+from core.exceptions import GeneratorBusy, InvalidInput, TooManyQueued
+from core.jobs import MAX_JOB_IMAGES, JobRequest
 from core.models import GenerationParams, GenerationRequest
 from data.idempotency import KeyClaim
 from data.jobs import MySQLJobRepository
@@ -80,6 +80,8 @@ class JobIntake:
         one can ask for the job before it ends: its row is written once, at the end, which keeps the
         synchronous path to one extra commit (a dropped client drops it anyway).
         """
+        if not 1 <= n <= MAX_JOB_IMAGES:  # the routes check it too; the service trusts no caller
+            raise InvalidInput(f"n: must be between 1 and {MAX_JOB_IMAGES}", field="n")
         params = self.resolver.resolve(request, uploads=uploads)
         self.resolver.check_cost(params, n=n)
         if self.full():

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
-from core.exceptions import DatabaseUnavailable, GeneratorBusy
+from core.exceptions import DatabaseUnavailable, GeneratorBusy, InvalidInput
 from service.bootstrap import bootstrap
 from tests.fakes import FakeGenerator
 
@@ -72,3 +72,17 @@ def test_a_database_down_at_startup_still_boots_and_answers_503(built):
     container = built(db_port=1, db_connect_timeout=1)
     with pytest.raises(DatabaseUnavailable):
         container.images.count()
+
+
+@pytest.mark.parametrize("n", [0, 5])
+def test_the_service_refuses_n_out_of_range_whatever_the_route_checked(built, n):
+    container = built()
+    with pytest.raises(InvalidInput) as refused:
+        container.jobs.run({"prompt": "too many"}, n=n)
+    assert refused.value.field == "n"
+    assert container.jobs.list() == []
+
+
+def test_the_service_makes_four_images_at_the_limit(built):
+    container = built()
+    assert len(container.jobs.run({"prompt": "four", "steps": 1}, n=4)) == 4

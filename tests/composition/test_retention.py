@@ -10,7 +10,6 @@ import pytest
 
 from core.clock import now
 from core.models import GenerationParams
-from data.connection import Pool
 from data.idempotency import KeyClaim
 from data.jobs import MySQLJobRepository
 from data.webhooks import WebhookDeliveryRepository
@@ -22,13 +21,6 @@ from tests.fakes import FakeGenerator
 
 PARAMS = GenerationParams(prompt="old", negative_prompt="", seed=1, steps=2, guidance_scale=1.0, width=64, height=64)
 DAYS = 30
-
-
-@pytest.fixture
-def pool(settings):
-    pool = Pool(settings)
-    yield pool
-    pool.close()
 
 
 @pytest.fixture

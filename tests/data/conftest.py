@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.models import ImageDetail
-from data.connection import Pool
 from data.images import MySQLImageRepository
 from data.storage import ContentStore, DiskStore, MySQLStore, make_store
 
@@ -44,13 +43,6 @@ def content_for(image: ImageDetail) -> bytes:
 @pytest.fixture(params=STORES)
 def store_kind(request) -> str:
     return request.param
-
-
-@pytest.fixture
-def pool(settings):
-    pool = Pool(settings)
-    yield pool
-    pool.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import time
 
 from data.content_migration import ContentMigration, exclusive
 from data.content_sides import DiskSide, MySQLSide, Row
+from data.images import MySQLImageRepository
 from data.migrate import parse, run
 from data.storage import DiskStore, MySQLStore
 from tests.data.conftest import content_for, sha256_of
@@ -48,7 +49,7 @@ def test_an_image_deleted_while_copied_leaves_no_copy_behind(stored_on, settings
         def read(self, conn, row: Row) -> bytes | None:
             content = super().read(conn, row)
             deleting.start()
-            time.sleep(0.3)  # the delete is waiting on the row now
+            wait_for_lock_wait(pool)  # the delete is waiting on the row now
             return content
 
     target = DiskSide(settings.pixy_images_dir)
@@ -59,6 +60,56 @@ def test_an_image_deleted_while_copied_leaves_no_copy_behind(stored_on, settings
     assert not target.store.path_for(image.guid).exists()
 
 
+def test_a_copy_removed_by_a_delete_not_yet_committed_counts_as_gone_not_failed(stored_on, settings, pool, store):
+    """The delete takes the content before its row's commit: the check after the copy must wait for that commit."""
+    image = stored_on("mysql")
+    removed, commit = threading.Event(), threading.Event()
+
+    class RemovesThenWaits:
+        """The repository's store, whose remove then holds the delete's transaction open."""
+
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        def remove(self, guid: str) -> None:
+            self.inner.remove(guid)
+            removed.set()
+            commit.wait(30)  # the row's DELETE is not committed yet
+
+        def __getattr__(self, name: str):
+            return getattr(self.inner, name)
+
+    deleting = threading.Thread(target=MySQLImageRepository(pool, RemovesThenWaits(store)).delete, args=(image.guid,))
+
+    class VerifiesAfterTheRemove(DiskSide):
+        calls = 0
+
+        def verified(self, conn, rows):
+            self.calls += 1
+            if self.calls == 2:  # the check after the copy's commit (the first is inside the batch's lock)
+                deleting.start()  # the copy is committed: the delete goes ahead, up to its remove
+                assert removed.wait(30)
+                threading.Thread(target=lambda: (wait_for_lock_wait(pool), commit.set())).start()
+            return super().verified(conn, rows)
+
+    target = VerifiesAfterTheRemove(settings.pixy_images_dir)
+    tally = ContentMigration(pool, source=MySQLSide(MySQLStore(pool)), target=target, report=print).copy()
+    commit.set()
+    deleting.join(timeout=30)
+    assert (tally.copied, tally.gone, tally.failed) == (0, 1, {})
+
+
 def _row(image) -> Row:
     content = content_for(image)
     return Row(id=0, guid=image.guid, sha256=sha256_of(content), size=len(content))
+
+
+def wait_for_lock_wait(pool, timeout: float = 10) -> None:
+    """Until some transaction waits on a row lock (or ``timeout``): what a test forces before it goes on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with pool.connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
+            if cur.fetchone()["n"]:
+                return
+        time.sleep(0.01)

@@ -59,9 +59,10 @@ def test_ready_reports_the_broker_and_both_workers_with_their_model_and_metrics_
             ("w1@test", "tiny"),
             ("w2@test", "tiny"),
         }
-        assert body["queues"] == {"pixy": 0}
+        assert body["queues"] == {"pixy": 0, "pixy-now": 0}
         metrics = httpx.get(api.url + "/metrics", timeout=10).text
         assert 'pixy_broker_queue_depth{queue="pixy"} 0.0' in metrics
+        assert 'pixy_broker_queue_depth{queue="pixy-now"} 0.0' in metrics
 
 
 def test_an_sse_stream_on_one_port_follows_a_job_submitted_on_the_other_and_resumes_after_last_event_id(cluster):

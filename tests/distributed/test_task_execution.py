@@ -166,17 +166,23 @@ def test_a_cancel_written_to_the_row_stops_the_running_job_and_nothing_is_stored
     assert "succeeded" not in kinds(jobs, job_id)
 
 
-def test_the_same_task_taken_twice_at_once_runs_the_job_once(make_worker, raw):
+def test_the_same_task_taken_twice_at_once_runs_the_job_once(make_worker, raw, monkeypatch):
     jobs, generator = make_worker()
     job_id = add_job(jobs)
-    gate = threading.Barrier(2)
+    both_read = threading.Barrier(2, timeout=WAIT)
+    read, seen_by_both = jobs.leases.state, []
 
-    def take() -> str:
-        gate.wait()
-        return jobs.execute(job_id)
+    def state_then_wait(job_id: str):
+        """Both takers see the job queued before either claims it: only the claim can tell them apart."""
+        seen = read(job_id)
+        seen_by_both.append(seen.status)
+        both_read.wait()
+        return seen
 
+    monkeypatch.setattr(jobs.leases, "state", state_then_wait)
     with ThreadPoolExecutor(2) as pool:
-        outcomes = sorted(pool.map(lambda _: take(), range(2)))
+        outcomes = sorted(pool.map(jobs.execute, [job_id, job_id]))
+    assert seen_by_both == ["queued", "queued"]
     assert outcomes == [LATER, RAN]
     assert generator.batch_sizes == [1] and stored_images(raw) == 1
     assert row(raw, job_id)["attempts"] == 1

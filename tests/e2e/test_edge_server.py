@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -79,6 +80,39 @@ def test_a_client_trickling_header_lines_is_cut_off(slow_server):
         took, answer = trickle_until_closed(sock, header_lines())
     assert answer.startswith(b"HTTP/1.1 408")
     assert TIMEOUT * 0.9 <= took <= TIMEOUT + MARGIN
+
+
+HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def answer_to(sock: socket.socket, request: bytes) -> bytes:
+    """Send a whole request and read its whole response, leaving the connection open."""
+    sock.sendall(request)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(4096)
+        assert chunk, f"the server closed the connection instead of answering: {answer!r}"
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head
+
+
+def test_a_kept_alive_connection_trickling_its_second_head_is_cut_off(slow_server):
+    with connect(slow_server) as sock:
+        assert answer_to(sock, HEALTH).startswith(b"HTTP/1.1 200")
+        took, answer = trickle_until_closed(sock, header_lines())
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert TIMEOUT * 0.9 <= took <= TIMEOUT + MARGIN
+
+
+def test_a_second_request_in_time_is_answered_on_a_connection_older_than_the_deadline(slow_server):
+    with connect(slow_server) as sock:
+        for _ in range(2):  # each head within its own deadline, the second past the connection's first
+            time.sleep(TIMEOUT * 0.6)
+            assert answer_to(sock, HEALTH).startswith(b"HTTP/1.1 200")
 
 
 def test_a_connection_that_never_sends_is_closed(slow_server):

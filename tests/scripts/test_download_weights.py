@@ -52,6 +52,14 @@ def test_offline_mode_fails_in_one_line_with_code_2(tmp_path: Path, monkeypatch,
     assert not out.exists()
 
 
+def test_model_is_taken_more_than_once_and_one_failure_does_not_stop_the_others(monkeypatch, capsys) -> None:
+    _offline(monkeypatch, True)
+    assert dw.main(["--model", "pixyproxy-tests/no-such-model", "--model", "tiny", "--model", "tiny-xl"]) == 2
+    captured = capsys.readouterr()
+    assert "pixyproxy-tests/no-such-model" in captured.err
+    assert "tiny is built" in captured.out and "tiny-xl is built" in captured.out
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -18,7 +18,7 @@ class ImagePath:
 
     def __init__(self, repository, generator, limits: Limits, queue: BatchQueue, *, timeout: float) -> None:
         self.images = ImageService(repository)
-        self.resolver = Resolver(model=lambda: generator.info, limits=limits, images=self.images)
+        self.resolver = Resolver(model=lambda requested: generator.info, limits=limits, images=self.images)
         self.generation = ImageGeneration(queue=queue, repository=repository, info=generator.info, timeout=timeout)
         self.queue = queue
 

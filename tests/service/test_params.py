@@ -121,4 +121,4 @@ def test_revalidate_checks_a_request_model_again():
 
 
 def test_unknown_fields_are_ignored():
-    assert revalidate({"prompt": "a cat", "sampler": "Euler"}) == GenerationRequest(prompt="a cat")
+    assert revalidate({"prompt": "a cat", "clip_skip": 2}) == GenerationRequest(prompt="a cat")

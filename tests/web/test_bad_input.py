@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -79,6 +80,7 @@ def test_oversized_body_is_413_without_being_read(make_client):
     )
     assert_clean_error(response, 413)
     assert declare_and_post(client.app, length=100_000) == (413, 0)
+    assert declare_and_post(client.app, length=4097) == (413, 0), "one byte over the cap was read"
 
 
 def test_oversized_chunked_body_is_413(make_client):
@@ -93,6 +95,27 @@ def test_oversized_chunked_body_is_413(make_client):
     response = client.post("/image/", content=chunks(), headers={"content-type": "application/json"})
     assert_clean_error(response, 413)
     assert client.get("/image/").json() == []
+
+
+def body_of(size: int) -> bytes:
+    """A valid request, padded with JSON whitespace to exactly ``size`` bytes."""
+    body = json.dumps({"prompt": "to the byte", "steps": 1, "width": 64, "height": 64}).encode()
+    return body + b" " * (size - len(body))
+
+
+def in_chunks(body: bytes):
+    yield from (body[start : start + 1000] for start in range(0, len(body), 1000))
+
+
+@pytest.mark.parametrize("sent", [lambda body: body, in_chunks], ids=["declared", "chunked"])
+def test_a_body_of_exactly_the_cap_is_served_and_one_byte_more_is_413(make_client, sent):
+    client = make_client(pixy_max_body_bytes=4096)
+    json_type = {"content-type": "application/json"}
+    assert_clean_error(client.post("/image/", content=sent(body_of(4097)), headers=json_type), 413)
+    assert client.get("/image/").json() == []
+    at_the_cap = client.post("/image/", content=sent(body_of(4096)), headers=json_type)
+    assert at_the_cap.status_code == 200, at_the_cap.text
+    assert [image["prompt"] for image in client.get("/image/").json()] == ["to the byte"]
 
 
 GUID_ATTACKS = [

@@ -68,6 +68,26 @@ def test_bad_job_requests_are_422_naming_the_field_and_store_nothing(client, bod
     assert client.get("/jobs").json() == []
 
 
+def test_a_job_of_four_images_the_most_allowed_makes_all_four(client):
+    response = client.post("/jobs", json={"prompt": "four", "n": 4, "width": 64, "height": 64} | FAST)
+    assert response.status_code == 202, response.text
+    assert len(wait_for(client, response.json()["id"], "succeeded")["images"]) == 4
+
+
+AT_THE_CEILING = {"prompt": "costly", "steps": 5, "width": 200, "height": 200, "n": 2}  # 5 x 0.04 MP x 2 = 0.4
+
+
+@pytest.mark.parametrize("past", [{"steps": 6}, {"n": 3}])
+def test_a_job_over_the_cost_ceiling_is_422_naming_cost_and_one_at_it_runs(make_client, past):
+    client = make_client(pixy_max_cost=0.4)
+    over = client.post("/jobs", json=AT_THE_CEILING | past)
+    assert over.status_code == 422 and over.json()["field"] == "cost", over.text
+    assert client.get("/jobs").json() == []
+    at = client.post("/jobs", json=AT_THE_CEILING)
+    assert at.status_code == 202, at.text
+    assert len(wait_for(client, at.json()["id"], "succeeded")["images"]) == 2
+
+
 @pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid", "' OR 1=1 --", "x" * 300])
 @pytest.mark.parametrize("method", ["get", "delete"])
 def test_an_unknown_or_malformed_job_id_is_404(client, job_id, method):

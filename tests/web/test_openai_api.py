@@ -81,6 +81,12 @@ def test_n_images_take_consecutive_seeds_and_differ(ai, client):
     assert sorted(item["seed"] for item in listed) == [900, 901]
 
 
+def test_four_images_the_most_allowed_are_all_made(ai, client):
+    answer = ai.images.generate(prompt="a flotilla", n=4, size="64x64", extra_body=FAST)
+    assert len(answer.data) == 4
+    assert len(client.get("/image/").json()) == 4
+
+
 def test_size_sets_width_and_height(ai, client):
     [item] = ai.images.generate(prompt="a tower", size="64x96", response_format="b64_json", extra_body=FAST).data
     assert png(item.b64_json).size == (64, 96)
@@ -102,6 +108,7 @@ def test_extensions_are_applied(ai, client):
         ({"size": "64x100"}, "size"),
         ({"size": "8x8"}, "size"),
         ({"n": 0}, "n"),
+        ({"n": 5}, "n"),
         ({"n": 99}, "n"),
         ({"response_format": "gif"}, "response_format"),
         ({"extra_body": {"steps": 0}}, "steps"),

@@ -27,6 +27,13 @@ EDITS_PATH = f"{PREFIX}/images/edits"
 router = APIRouter(prefix=PREFIX, tags=["openai"])
 
 
+GENERATION_FIELDS = {"prompt", "negative_prompt", "seed", "steps", "guidance_scale", "strength"} | {
+    "model",
+    "sampler",
+    "scheduler",
+}
+
+
 class OpenAIEditRequest(BaseModel):
     """The form's text fields; a form carries only strings, so numbers are parsed from them (lax)."""
 
@@ -44,11 +51,14 @@ class OpenAIEditRequest(BaseModel):
     steps: int | None = None
     guidance_scale: float | None = None
     strength: float | None = None
+    model: str | None = None
+    sampler: str | None = None
+    scheduler: str | None = None
 
     def generation_request(self) -> GenerationRequest:
         # The same WIDTHxHEIGHT reading and checks as the generations route.
         width, height = OpenAIImageRequest.model_validate({"prompt": self.prompt, "size": self.size}).dimensions()
-        fields = self.model_dump(include={"prompt", "negative_prompt", "seed", "steps", "guidance_scale", "strength"})
+        fields = self.model_dump(include=GENERATION_FIELDS)
         return GenerationRequest(**fields, width=width, height=height)
 
 

@@ -12,20 +12,10 @@ from core.models import GenerationParams
 from service.generation.interface import EditSource, GeneratedImage, GeneratorInfo, PreviewCallback, StepCallback
 from service.generation.pipeline.latents import latent_rgb_map, latents_to_images
 from service.generation.pipeline.pipelines import Pipelines, keep_unmasked, mode_arguments
+from service.generation.pipeline.samplers import sampler_name, scheduler_for
 from service.generation.profiles import profile_for
 
 logger = logging.getLogger(__name__)
-
-SAMPLER_NAMES = {
-    "EulerDiscreteScheduler": "Euler",
-    "EulerAncestralDiscreteScheduler": "Euler a",
-    "DPMSolverMultistepScheduler": "DPM++ 2M",
-    "DDIMScheduler": "DDIM",
-    "PNDMScheduler": "PLMS",
-    "LMSDiscreteScheduler": "LMS",
-    "HeunDiscreteScheduler": "Heun",
-    "UniPCMultistepScheduler": "UniPC",
-}
 
 
 class DiffusersGenerator:
@@ -46,11 +36,33 @@ class DiffusersGenerator:
             model=model,
             device=device,
             dtype=str(pipe.unet.dtype).removeprefix("torch."),
-            sampler=SAMPLER_NAMES.get(type(pipe.scheduler).__name__, type(pipe.scheduler).__name__),
+            sampler=sampler_name(pipe.scheduler),
             profile=profile_for(model=model, pipeline_class=type(pipe).__name__, native_size=native),
             fallback=fallback,
             compiled=compiled,
+            family=type(pipe).__name__,
         )
+
+    def to_cpu(self) -> None:
+        """Park in CPU memory; on CUDA the freed blocks go back to the driver, for the next model."""
+        with self._lock:
+            self.pipe.to("cpu")
+            if self.device.startswith("cuda"):
+                self._torch.cuda.empty_cache()
+
+    def to_device(self) -> None:
+        with self._lock:
+            self.pipe.to(self.device)
+
+    def release(self) -> None:
+        """Drop the pipeline; its memory is freed once nothing else holds it."""
+        import gc
+
+        with self._lock:
+            self.pipe = self.pipelines = None
+            gc.collect()
+            if self.device.startswith("cuda"):
+                self._torch.cuda.empty_cache()
 
     def generate(
         self,
@@ -81,7 +93,7 @@ class DiffusersGenerator:
             try:
                 generators = [torch.Generator(device=self.device).manual_seed(p.seed) for p in batch]
                 pipe = self.pipelines.for_mode(first.mode)
-                with torch.inference_mode():
+                with torch.inference_mode(), scheduler_for(pipe, batch):
                     images = pipe(
                         prompt=[p.prompt for p in batch],
                         negative_prompt=[p.negative_prompt for p in batch],

@@ -6,8 +6,10 @@ import logging
 import time
 
 from core.exceptions import ModelUnavailable
+from core.model_ids import model_id
 from core.models import GenerationParams
 from core.settings import Settings
+from service.generation.models import ModelEntry
 from service.generation.pipeline.generator import DiffusersGenerator
 from service.generation.pipeline.weights import find_local, load_pipeline, quiet_libraries
 
@@ -54,7 +56,7 @@ def load_generator(settings: Settings) -> DiffusersGenerator:
     quiet_libraries()
     device = pick_device(settings.pixy_device)
     folder = find_local(settings.pixy_model, settings.pixy_models_dir)
-    model, fallback = settings.pixy_model, False
+    model, fallback = model_id(settings.pixy_model), False
     try:
         pipe = load_pipeline(folder or settings.pixy_model, device=device, half=device == "cuda")
     except Exception as exc:
@@ -66,6 +68,20 @@ def load_generator(settings: Settings) -> DiffusersGenerator:
         except Exception as tiny_exc:
             raise ModelUnavailable("no model could be loaded") from tiny_exc
         model, fallback = "tiny", True
+    return _ready(pipe, model=model, device=device, settings=settings, fallback=fallback)
+
+
+def load_model(entry: ModelEntry, settings: Settings) -> DiffusersGenerator:
+    """Another of ``PIXY_MODELS``, on first use: no fallback, a failure is that model's alone."""
+    quiet_libraries()
+    device = pick_device(settings.pixy_device)
+    source = find_local(entry.source, settings.pixy_models_dir) or entry.source
+    pipe = load_pipeline(source, device=device, half=device == "cuda")
+    return _ready(pipe, model=entry.id, device=device, settings=settings, fallback=False)
+
+
+def _ready(pipe, *, model: str, device: str, settings: Settings, fallback: bool) -> DiffusersGenerator:
+    """A loaded pipeline as a generator: SDPA attention on CUDA, and a UNet compiled for this model alone."""
     if device == "cuda":
         from diffusers.models.attention_processor import AttnProcessor2_0
 
