@@ -49,7 +49,7 @@ def test_an_image_deleted_while_copied_leaves_no_copy_behind(stored_on, settings
         def read(self, conn, row: Row) -> bytes | None:
             content = super().read(conn, row)
             deleting.start()
-            wait_for_lock_wait(pool)  # the delete is waiting on the row now
+            wait_for_blocked(pool, "DELETE FROM images")  # the delete is waiting on the row now
             return content
 
     target = DiskSide(settings.pixy_images_dir)
@@ -89,7 +89,9 @@ def test_a_copy_removed_by_a_delete_not_yet_committed_counts_as_gone_not_failed(
             if self.calls == 2:  # the check after the copy's commit (the first is inside the batch's lock)
                 deleting.start()  # the copy is committed: the delete goes ahead, up to its remove
                 assert removed.wait(30)
-                threading.Thread(target=lambda: (wait_for_lock_wait(pool), commit.set())).start()
+                threading.Thread(
+                    target=lambda: (wait_for_blocked(pool, "SELECT guid FROM images"), commit.set())
+                ).start()
             return super().verified(conn, rows)
 
     target = VerifiesAfterTheRemove(settings.pixy_images_dir)
@@ -104,12 +106,20 @@ def _row(image) -> Row:
     return Row(id=0, guid=image.guid, sha256=sha256_of(content), size=len(content))
 
 
-def wait_for_lock_wait(pool, timeout: float = 10) -> None:
-    """Until some transaction waits on a row lock (or ``timeout``): what a test forces before it goes on."""
+def wait_for_blocked(pool, statement: str, timeout: float = 20) -> None:
+    """Until a statement starting with ``statement`` is in flight on this test's database: one that would end
+    in microseconds is then waiting on a lock. (Other databases on the server, parallel runs, do not count.)"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with pool.connection() as conn, conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
+            cur.execute(IN_FLIGHT, {"statement": statement + "%"})
             if cur.fetchone()["n"]:
                 return
         time.sleep(0.01)
+    raise AssertionError(f"no {statement!r} waited on a lock")
+
+
+IN_FLIGHT = (
+    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST "
+    "WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND INFO LIKE %(statement)s"
+)
