@@ -103,7 +103,13 @@ class ImageGeneration:
             sampler=p.sampler or info.sampler,
             scheduler=p.scheduler or AUTOMATIC,
         )
-        png = encode_png(generated.image, detail, sampler=detail.sampler, compress_level=self.compress_level)
+        png = encode_png(
+            generated.image,
+            detail,
+            sampler=detail.sampler,
+            compress_level=self.compress_level,
+            model_hash=info.model_hash,
+        )
         return detail, png
 
     def store_all(

@@ -20,7 +20,7 @@ def one_line(text: str) -> str:
     return " ".join(text.splitlines())
 
 
-def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
+def parameters_text(detail: ImageDetail, *, sampler: str, model_hash: str = "") -> str:
     """The A1111 ``parameters`` text; the exact prompts are in the ``pixyproxy`` JSON chunk."""
     lines = [one_line(detail.prompt)]
     if detail.negative_prompt:
@@ -29,17 +29,19 @@ def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
         f"Steps: {detail.steps}, Sampler: {sampler}, "
         + (f"Schedule type: {schedule_label(detail.scheduler)}, " if detail.scheduler else "")
         + f"CFG scale: {detail.guidance_scale}, "
-        f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, Model: {detail.model}"
+        f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, "
+        + (f"Model hash: {model_hash}, " if model_hash else "")
+        + f"Model: {detail.model}"
         + (f", Denoising strength: {detail.strength}" if detail.strength is not None else "")
         + (f", Init image: {detail.init_image}" if detail.init_image else "")
     )
     return "\n".join(lines)
 
 
-def encode_png(image: Image, detail: ImageDetail, *, sampler: str, compress_level: int) -> bytes:
+def encode_png(image: Image, detail: ImageDetail, *, sampler: str, compress_level: int, model_hash: str = "") -> bytes:
     info = PngInfo()
-    info.add_text("parameters", parameters_text(detail, sampler=sampler))
-    record = detail.model_dump(mode="json") | {"sampler": sampler}
+    info.add_text("parameters", parameters_text(detail, sampler=sampler, model_hash=model_hash))
+    record = detail.model_dump(mode="json") | {"sampler": sampler} | ({"model_hash": model_hash} if model_hash else {})
     info.add_text(RECORD_KEY, json.dumps(record, ensure_ascii=False))
     buffer = io.BytesIO()
     # Z_RLE after PNG's row filters: measured ~20-40% faster than the default strategy at level 1.
