@@ -6,4 +6,5 @@ DATABASES = {
     "batch": "pixyproxy_bench_batch",
     "list": "pixyproxy_bench_list",
     "scale": "pixyproxy_bench_scale",
+    "models": "pixyproxy_bench_models",
 }

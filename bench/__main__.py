@@ -11,6 +11,8 @@
 6. a step's progress event reaching an SSE client (p95 ms), and the steps a cancel lets run,
 7. the distributed mode's scale-out: N workers whose generator sleeps 200 ms an image against one
    (``scale_efficiency``), and enqueue-to-start latency on an idle worker (``--only scale`` runs just this),
+8. several models on one box: a model switch's cost per request (``model_switch_ms``) and requests alternating
+   between tiny and tiny-xl against each alone at c8 (``mixed_models_over_single``; ``--only models``),
 then the pieces of a request in-process, to say why a target is missed. Writes ``docs/benchmarks.json``
 and ``docs/benchmarks.md``. ``--model sd15-random`` (GPU only) runs it all on a random-weight pipeline
 with SD 1.5's architecture, built under ``models/sd15-random``. ``--quick`` is a smoke run of a minute
@@ -55,7 +57,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-jobs", type=int, default=20, help="jobs per worker in each scale measurement")
     parser.add_argument("--scale-rounds", type=int, default=3, help="rounds, each N beside 1 worker")
     parser.add_argument("--scale-latency-jobs", type=int, default=20, help="jobs behind enqueue_to_start_p50_ms")
-    parser.add_argument("--only", choices=["scale"], help="run this section alone (written to a temp dir unless --out)")
+    parser.add_argument(
+        "--only", choices=["scale", "models"], help="run this section alone (written to a temp dir unless --out)"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items())
     )

@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import scale_report
+from bench import models_report, scale_report
 
 # key: (comparison, threshold, unit, what it measures)
 TARGETS = {
@@ -25,6 +25,7 @@ TARGETS = {
     "progress_event_p95_ms": ("<", 250.0, " ms", "a step's progress event reaching an SSE client, p95"),
     "cancel_latency_steps": ("<=", 1, " steps", "steps a running job runs after its DELETE is sent (worst)"),
     **scale_report.TARGETS,
+    **models_report.TARGETS,
 }
 
 
@@ -118,7 +119,8 @@ def markdown_only(r: dict) -> str:
         f"{_f(r['duration_s'], 0)} s in all.",
         "",
     ]
-    return "\n".join(lines + targets_table(r["targets"]) + [""] + scale_report.section(r))
+    sections = scale_report.section(r) + models_report.section(r)
+    return "\n".join(lines + targets_table(r["targets"]) + [""] + sections)
 
 
 def markdown(r: dict) -> str:
@@ -195,6 +197,7 @@ def markdown(r: dict) -> str:
         f"{r['cancel_latency_steps_runs']} steps run after the DELETE was sent.",
         "",
         *scale_report.section(r),
+        *models_report.section(r),
         "## Memory",
         "",
         f"{r['memory_mix']}. VmRSS {_f(r['rss_before_mb'])} -> {_f(r['rss_after_mb'])} MB, VmHWM "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import DATABASES, PROMPT, diagnose, live, reads, scale, thumbnails
+from bench import DATABASES, PROMPT, diagnose, live, models, reads, scale, thumbnails
 from bench.load import median, merge_loads, run_load
 from bench.reads import rotated
 from bench.server import Server, start
@@ -156,6 +156,7 @@ class Bench:
             (f"memory: {self.args.memory_requests} requests", lambda: reads.memory(self)),
             (f"thumbnails: {self.args.thumb_images} images at 512x512", lambda: thumbnails.thumbnails(self)),
             ("live events: progress latency and cancel", lambda: live.live(self)),
+            *self.models_step(),
             *self.scale_step(),
         ):
             print(title, flush=True)
@@ -174,11 +175,17 @@ class Bench:
         title = f"scale-out: {self.args.scale_workers} workers sleeping 200 ms an image, and enqueue-to-start"
         return [(title, lambda: scale.scale(self.args, self.tmp, self.result))]
 
+    def models_step(self) -> list:
+        """Several models on one box: the two tiny families, so with the tiny bench only."""
+        if self.args.model != "tiny":
+            return []
+        return [("models: a switch's cost at c1, alternating models at c8", lambda: models.models(self))]
+
     def run_only(self) -> dict:
-        """``--only scale``: the scale-out figures alone (no model loaded, no other server)."""
+        """``--only scale`` or ``--only models``: that section's figures alone (no other server)."""
         started = time.perf_counter()
         self.result |= {"only": self.args.only, "cpu_count": os.cpu_count(), "loadavg_start": os.getloadavg()[0]}
-        for title, step in self.scale_step():
+        for title, step in self.models_step() if self.args.only == "models" else self.scale_step():
             print(title, flush=True)
             step()
         self.result["loadavg_end"] = os.getloadavg()[0]

@@ -1,0 +1,46 @@
+"""The several-models section of the report: its target, and what a switch and a mixed load cost."""
+
+from __future__ import annotations
+
+TARGETS = {
+    "mixed_models_over_single": (
+        ">=",
+        0.8,
+        "",
+        "c8 images/s of requests alternating tiny/tiny-xl over the same requests each sent to one model",
+    ),
+}
+
+
+def _f(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
+
+
+def section(r: dict) -> list[str]:
+    if "model_switch_ms" not in r:
+        return []
+    rates = r["models_images_per_s_c8"]
+    return [
+        "## Several models on one box",
+        "",
+        f"One server with `PIXY_MODEL=tiny` and `PIXY_MODELS=tiny-xl` and the defaults ({r['models_batch_default']}); "
+        "each request takes its model's own defaults (tiny: 4 steps, tiny-xl: 3, both 128x128).",
+        "",
+        "| what | measured |",
+        "| --- | --- |",
+        f"| `model_switch_ms`: p50 extra time of a c1 request whose model is parked in CPU memory (the other parked "
+        f"to make room) over one whose model is on the device | {_f(r['model_switch_ms'])} ms "
+        f"({_f(r['model_alternating_p50_ms'])} against {_f(r['model_same_p50_ms'])} ms) |",
+        f"| `model_first_load_ms`: the first request for tiny-xl, read from disk, over it once loaded (once per "
+        f"process) | {_f(r['model_first_load_ms'])} ms |",
+        f"| c8 images/s: tiny alone, tiny-xl alone, alternating | {_f(rates['tiny'], 2)}, {_f(rates['tiny-xl'], 2)}, "
+        f"{_f(rates['mixed'], 2)} |",
+        f"| `mixed_models_over_single` (per round {r['mixed_models_over_single_rounds']}) | "
+        f"{_f(r['mixed_models_over_single'], 3)} |",
+        f"| alternating over tiny alone | {_f(r['mixed_models_over_tiny'], 3)} |",
+        "",
+        "At c1 nothing else waits, so every alternating request pays a park and a return; at c8 the batch queue "
+        "keeps to the model on the device while it has requests for it (at most `PIXY_MODEL_SWITCH_AFTER` batches "
+        "ahead of an older request of the other), so a switch is paid once per few batches, not per request.",
+        "",
+    ]
