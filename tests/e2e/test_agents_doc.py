@@ -45,7 +45,7 @@ def test_the_doc_has_an_mcp_and_an_openai_example():
 
 def test_the_mcp_example_runs_against_a_keyed_server(keyed_server, tmp_path):
     printed = run_block(python_blocks()[0], keyed_server.url)
-    assert "tools: ['generate_image', 'get_image', 'list_images']" in printed
+    assert "tools: ['generate_image', 'get_image', 'list_images', 'list_models']" in printed
     [(guid, url)] = re.findall(r"made: (\S+) (\S+)", printed)
     assert url == f"{keyed_server.url}/image/{guid}/content"
     assert "found: 1" in printed

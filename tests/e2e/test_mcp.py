@@ -26,7 +26,7 @@ def test_tools_are_listed_with_input_schemas_naming_their_fields(server):
         return {tool.name: tool.inputSchema for tool in (await session.list_tools()).tools}
 
     schemas = with_session(server.url, body)
-    assert set(schemas) == {"generate_image", "list_images", "get_image"}
+    assert set(schemas) == {"generate_image", "list_images", "get_image", "list_models"}
     generate = schemas["generate_image"]
     assert set(generate["properties"]) == {
         "prompt",
@@ -36,7 +36,11 @@ def test_tools_are_listed_with_input_schemas_naming_their_fields(server):
         "guidance_scale",
         "width",
         "height",
+        "model",
+        "sampler",
+        "scheduler",
     }
+    assert schemas["list_models"].get("properties", {}) == {}
     assert generate["required"] == ["prompt"]
     assert generate["properties"]["prompt"]["type"] == "string"
     assert set(schemas["list_images"]["properties"]) == {"q", "limit"}
