@@ -4,7 +4,7 @@ One server serves ``tiny`` (its PIXY_MODEL) and ``tiny-xl`` (PIXY_MODELS) with t
 device (PIXY_MAX_LOADED_MODELS=1, the other parked in CPU memory), PIXY_MAX_BATCH 4 on the CPU, and
 PIXY_MODEL_SWITCH_AFTER 4. Each request takes its model's own defaults.
 
-- ``model_first_load_ms``: the first request for tiny-xl (read from disk) less the p50 of it once loaded.
+- ``model_first_load_ms``: the first request for tiny-xl (loaded from disk, its first run) less the p50 once loaded.
 - ``model_switch_ms``: at c1, the p50 latency of requests that alternate models (each brings its model back from
   CPU memory and parks the other) less the p50 of requests that repeat the model on the device, both models pooled.
 - ``mixed_models_over_single``: at c8, the images/s of N requests alternating between the two models over the

@@ -24,15 +24,16 @@ def section(r: dict) -> list[str]:
         "## Several models on one box",
         "",
         f"One server with `PIXY_MODEL=tiny` and `PIXY_MODELS=tiny-xl` and the defaults ({r['models_batch_default']}); "
-        "each request takes its model's own defaults (tiny: 4 steps, tiny-xl: 3, both 128x128).",
+        "each request takes its model's own defaults (tiny: 4 steps, tiny-xl: 3, both 128x128)."
+        + (f" Measured apart from the rest of this report: {r['models_run']}." if r.get("models_run") else ""),
         "",
         "| what | measured |",
         "| --- | --- |",
         f"| `model_switch_ms`: p50 extra time of a c1 request whose model is parked in CPU memory (the other parked "
         f"to make room) over one whose model is on the device | {_f(r['model_switch_ms'])} ms "
         f"({_f(r['model_alternating_p50_ms'])} against {_f(r['model_same_p50_ms'])} ms) |",
-        f"| `model_first_load_ms`: the first request for tiny-xl, read from disk, over it once loaded (once per "
-        f"process) | {_f(r['model_first_load_ms'])} ms |",
+        f"| `model_first_load_ms`: the first request for tiny-xl (loaded from disk, and run for the first time) "
+        f"over it once loaded (once per process) | {_f(r['model_first_load_ms'])} ms |",
         f"| c8 images/s: tiny alone, tiny-xl alone, alternating | {_f(rates['tiny'], 2)}, {_f(rates['tiny-xl'], 2)}, "
         f"{_f(rates['mixed'], 2)} |",
         f"| `mixed_models_over_single` (per round {r['mixed_models_over_single_rounds']}) | "
