@@ -36,7 +36,7 @@ def _latencies(bench, models: list[str], count: int, seed0: int) -> list[float]:
 
 
 def switching(bench, result: dict) -> None:
-    count = max(bench.args.images, 4)
+    count = min(max(bench.args.images, 4), 24)  # c1 latencies: two dozen a run are plenty for a p50
     first_load = _latencies(bench, ["tiny-xl"], 1, 0)[0]
     loaded_xl = _latencies(bench, ["tiny-xl"], count, 100)
     same, alternating = [], []
