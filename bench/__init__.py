@@ -8,4 +8,5 @@ DATABASES = {
     "scale": "pixyproxy_bench_scale",
     "ceiling": "pixyproxy_bench_ceiling",
     "ceiling_distributed": "pixyproxy_bench_ceiling_dist",
+    "models": "pixyproxy_bench_models",
 }

@@ -14,6 +14,8 @@
 8. the ceiling: the service with a stand-in generator that answers at once with photo-like 512x512 content,
    ``POST /image/`` and ``POST /jobs`` at c16, the server's CPU per image, and the distributed mode with one
    stand-in worker (``--only ceiling`` runs just this),
+9. several models on one box: a model switch's cost per request (``model_switch_ms``) and requests alternating
+   between tiny and tiny-xl against each alone at c8 (``mixed_models_over_single``; ``--only models``),
 then the pieces of a request in-process, to say why a target is missed. Writes ``docs/benchmarks.json``
 and ``docs/benchmarks.md``. ``--model sd15-random`` (GPU only) runs it all on a random-weight pipeline
 with SD 1.5's architecture, built under ``models/sd15-random``. ``--quick`` is a smoke run of a minute
@@ -61,7 +63,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ceiling-rounds", type=int, default=3, help="rounds of the ceiling figures")
     parser.add_argument("--ceiling-requests", type=int, default=480, help="requests per ceiling measurement")
     parser.add_argument(
-        "--only", choices=["scale", "ceiling"], help="run this section alone (written to a temp dir unless --out)"
+        "--only",
+        choices=["scale", "ceiling", "models"],
+        help="run this section alone (written to a temp dir unless --out)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: " + ", ".join(f"{k}={v}" for k, v in QUICK.items())

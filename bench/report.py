@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ceiling_report, scale_report
+from bench import ceiling_report, models_report, scale_report
 
 # key: (comparison, threshold, unit, what it measures)
 TARGETS = {
@@ -26,6 +26,7 @@ TARGETS = {
     "cancel_latency_steps": ("<=", 1, " steps", "steps a running job runs after its DELETE is sent (worst)"),
     **scale_report.TARGETS,
     **ceiling_report.TARGETS,
+    **models_report.TARGETS,
 }
 
 
@@ -119,7 +120,8 @@ def markdown_only(r: dict) -> str:
         f"{_f(r['duration_s'], 0)} s in all.",
         "",
     ]
-    return "\n".join(lines + targets_table(r["targets"]) + [""] + scale_report.section(r) + ceiling_report.section(r))
+    sections = scale_report.section(r) + ceiling_report.section(r) + models_report.section(r)
+    return "\n".join(lines + targets_table(r["targets"]) + [""] + sections)
 
 
 def markdown(r: dict) -> str:
@@ -197,6 +199,7 @@ def markdown(r: dict) -> str:
         "",
         *scale_report.section(r),
         *ceiling_report.section(r),
+        *models_report.section(r),
         "## Memory",
         "",
         f"{r['memory_mix']}. VmRSS {_f(r['rss_before_mb'])} -> {_f(r['rss_after_mb'])} MB, VmHWM "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import DATABASES, PROMPT, ceiling, diagnose, live, reads, scale, thumbnails
+from bench import DATABASES, PROMPT, ceiling, diagnose, live, models, reads, scale, thumbnails
 from bench.load import median, merge_loads, run_load
 from bench.reads import rotated
 from bench.server import Server, start
@@ -156,6 +156,7 @@ class Bench:
             (f"memory: {self.args.memory_requests} requests", lambda: reads.memory(self)),
             (f"thumbnails: {self.args.thumb_images} images at 512x512", lambda: thumbnails.thumbnails(self)),
             ("live events: progress latency and cancel", lambda: live.live(self)),
+            *self.models_step(),
             *self.scale_step(),
             *self.ceiling_step(),
         ):
@@ -182,11 +183,18 @@ class Bench:
         title = "ceiling: a stand-in generator, POST /image/ and POST /jobs at c16, distributed with one worker"
         return [(title, lambda: ceiling.ceiling(self))]
 
+    def models_step(self) -> list:
+        """Several models on one box: the two tiny families, so with the tiny bench only."""
+        if self.args.model != "tiny":
+            return []
+        return [("models: a switch's cost at c1, alternating models at c8", lambda: models.models(self))]
+
     def run_only(self) -> dict:
-        """``--only scale`` or ``--only ceiling``: that section alone (no model loaded)."""
+        """``--only scale``, ``--only ceiling`` or ``--only models``: that section alone (no model loaded)."""
         started = time.perf_counter()
         self.result |= {"only": self.args.only, "cpu_count": os.cpu_count(), "loadavg_start": os.getloadavg()[0]}
-        for title, step in self.scale_step() if self.args.only == "scale" else self.ceiling_step():
+        sections = {"scale": self.scale_step, "ceiling": self.ceiling_step, "models": self.models_step}
+        for title, step in sections[self.args.only]():
             print(title, flush=True)
             step()
         self.result["loadavg_end"] = os.getloadavg()[0]

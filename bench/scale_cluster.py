@@ -17,7 +17,7 @@ from bench import DATABASES, PROMPT
 from bench.server import Server, start
 from core.settings import Settings
 from data.connection import open_connection
-from service.distributed.celery_app import QUEUE, make_celery
+from service.distributed.celery_app import make_celery, queue_name
 
 VHOST = "pixy_bench"
 CLIENTS = 4
@@ -83,7 +83,7 @@ class SleepCluster:
         stop, go = set(self.names[n:]) & self.consuming, set(self.names[:n]) - self.consuming
         for names, command in ((stop, control.cancel_consumer), (go, control.add_consumer)):
             if names:
-                replies = command(QUEUE, destination=sorted(names), reply=True, timeout=10)
+                replies = command(queue_name(self.env["PIXY_MODEL"]), destination=sorted(names), reply=True, timeout=10)
                 if len(replies) != len(names):
                     raise RuntimeError(f"{command.__name__}: {len(replies)} of {len(names)} workers answered")
         self.consuming = set(self.names[:n])

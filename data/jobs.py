@@ -35,7 +35,7 @@ REQUEUE_JOB = "UPDATE jobs SET status = 'queued' WHERE id = %(id)s AND status = 
 # Jobs whose task may be lost: queued (or running, with a silent worker) since before a moment, and not sent
 # again since. A crash between the row's commit and the publish, or a broker that lost its queue, leaves them.
 SELECT_STRANDED = (
-    "SELECT id FROM jobs WHERE status IN ('queued', 'running') AND "
+    "SELECT id, JSON_VALUE(params, '$.model') AS model FROM jobs WHERE status IN ('queued', 'running') AND "
     "COALESCE(republished_at, created_at) < %(before)s AND "
     "(status = 'queued' OR heartbeat_at IS NULL OR heartbeat_at < UTC_TIMESTAMP(6) - INTERVAL %(lease_ms)s * 1000 "
     "MICROSECOND) ORDER BY seq LIMIT %(limit)s"
@@ -185,12 +185,13 @@ class MySQLJobRepository:
                 cur.execute(DELETE_INPUTS, {"job_id": job_id})
         return ended
 
-    def stranded(self, *, before: datetime, lease_s: float, limit: int) -> list[str]:
-        """Unfinished jobs last sent before ``before`` whose task may be lost (oldest first)."""
+    def stranded(self, *, before: datetime, lease_s: float, limit: int) -> list[tuple[str, str | None]]:
+        """Unfinished jobs last sent before ``before`` whose task may be lost (oldest first), each with its model
+        (None for a job accepted before jobs named theirs)."""
         row = {"before": before, "lease_ms": int(lease_s * 1000), "limit": limit}
         with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(SELECT_STRANDED, row)
-            return [found["id"] for found in cur.fetchall()]
+            return [(found["id"], found["model"]) for found in cur.fetchall()]
 
     def mark_republished(self, job_ids: list[str], *, at: datetime) -> None:
         if job_ids:

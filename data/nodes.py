@@ -20,7 +20,6 @@ ALIVE = (
     "SELECT name, role, model, info, schema_version FROM nodes "
     "WHERE role = %(role)s AND seen_at > UTC_TIMESTAMP(6) - INTERVAL %(within_ms)s * 1000 MICROSECOND ORDER BY name"
 )
-LATEST = "SELECT name, role, model, info, schema_version FROM nodes WHERE role = %(role)s ORDER BY seen_at DESC LIMIT 1"
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,3 @@ class NodeRepository:
         with self.pool.connection() as conn, conn.cursor() as cur:
             cur.execute(ALIVE, {"role": role, "within_ms": int(within_s * 1000)})
             return [Node.from_row(row) for row in cur.fetchall()]
-
-    def latest(self, role: str) -> Node | None:
-        with self.pool.connection() as conn, conn.cursor() as cur:
-            cur.execute(LATEST, {"role": role})
-            row = cur.fetchone()
-        return Node.from_row(row) if row else None

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from core.exceptions import ImageException
 from core.jobs import Job
-from core.model_ids import model_id
 from core.settings import Settings
 from data.connection import Pool
 from data.images import MySQLImageRepository
@@ -79,7 +78,7 @@ class Container:
         """What ``GET /models`` answers: the models served here, or by the live workers."""
         if self.models is not None:
             return self.models.describe()
-        return self.cluster.models(model_id(self.settings.pixy_model)) if self.cluster is not None else []
+        return self.cluster.models() if self.cluster is not None else []
 
     def queue_depth(self) -> int:
         if self.queue is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from core.exceptions import ModelNotReady
+from core.model_ids import model_id
 from core.settings import Settings
 from data.chores import ChoreLeases
 from data.job_events import JobEventLog
@@ -21,6 +23,7 @@ from service.assembly import (
     ready_database,
     resolver,
     retention,
+    serving_models,
     start_webhooks,
     storage,
     variant_service,
@@ -30,7 +33,7 @@ from service.distributed.celery_launch import CeleryLauncher
 from service.distributed.cluster import Cluster
 from service.distributed.dispatch import CeleryDispatch
 from service.distributed.execution import TaskExecution
-from service.distributed.nodes import Heartbeat, RegisteredModel, generator_info, identity, lease_s, node_name
+from service.distributed.nodes import Heartbeat, RegisteredModels, generator_info, identity, lease_s, node_name
 from service.distributed.recovery import StrandedJobs
 from service.distributed.row_watch import ApiPreviews, CancelWatch
 from service.distributed.shared_events import SharedJobEvents
@@ -45,7 +48,8 @@ PURGE_EVERY_BEATS = 12
 def bootstrap_api(
     settings: Settings, *, observers: Observers = Observers(), prepare_database: bool = True
 ) -> Container:
-    """An API process: no model; jobs go to the broker, and what it knows of the model is the workers' word."""
+    """An API process: no model; jobs go to their model's queue on the broker, and what it knows of each model is
+    the word of the live workers that serve it."""
     pool, store, repository = storage(settings)
     if prepare_database:
         ready_database(settings)
@@ -64,9 +68,10 @@ def bootstrap_api(
         timeout=settings.pixy_generation_timeout,
     )
     # The workers' device is not known here: the cost ceiling is the CUDA one unless PIXY_MAX_COST says.
-    model = RegisteredModel(nodes)
+    default = model_id(settings.pixy_model)
+    models = RegisteredModels(nodes, default=default, within_s=lease_s(settings))
     # No job runs in an API process: its registry of running jobs stays empty, and a cancel goes by the row.
-    requests = resolver(settings, images, model.current, device="cuda")
+    requests = resolver(settings, images, models.current, device="cuda")
     jobs = job_service(
         parts, requests, launcher, LiveJobs(), ApiPreviews(leases), max_queued=settings.pixy_max_queued_jobs
     )
@@ -76,6 +81,7 @@ def bootstrap_api(
         chores=ChoreLeases(pool),
         dispatch=dispatch,
         holder=me.name,
+        default_model=default,
         stranded_after_s=settings.pixy_stranded_after_s,
         lease_s=lease_s(settings),
         every_s=settings.pixy_heartbeat_s,
@@ -95,7 +101,7 @@ def bootstrap_api(
         variants=variant_service(settings, pool, store),
         jobs=jobs,
         webhooks=parts.webhooks,
-        cluster=Cluster(dispatch, nodes, within_s=lease_s(settings)),
+        cluster=Cluster(dispatch, nodes, default=default, within_s=lease_s(settings)),
         heartbeat=heartbeat,
     )
 
@@ -108,16 +114,21 @@ def bootstrap_worker(
     prepare_database: bool = True,
     observers: Observers = Observers(),
 ) -> Container:
-    """A GPU worker: the model loaded once (no tiny fallback: a worker without its model must not start)."""
+    """A GPU worker: PIXY_MODEL loaded once, the others of PIXY_MODELS on first use (no tiny fallback, and no
+    missing weights: a worker without one of its models must not start, for it consumes that model's queues)."""
     settings = settings.model_copy(update={"pixy_strict_model": True})
     pool, store, repository = storage(settings)
     if prepare_database:
         ready_database(settings)
     generator = generator or load_generator(settings)
+    models = serving_models(settings, generator)
+    if missing := [entry for entry in models.describe() if not entry["available"]]:
+        pool.close()
+        raise ModelNotReady("; ".join(f"model {entry['id']!r}: {entry['reason']}" for entry in missing))
     # Its Celery slots (one per batch member) submit at once: the queue must hold them all.
     queue = batch_queue(
         settings,
-        generator,
+        models,
         on_batch=observers.on_batch,
         min_queue=default_max_batch(settings, generator.info.device),
     )
@@ -127,7 +138,7 @@ def bootstrap_worker(
     parts = job_parts(settings, pool, images, events=events, progress=live.progress, observers=observers)
     cancels = CancelWatch(leases)
     runner = job_runner(
-        parts, image_generation(settings, queue, repository, generator), live, previews_wanted=cancels.previews_wanted
+        parts, image_generation(settings, queue, repository, models), live, previews_wanted=cancels.previews_wanted
     )
     name = name or node_name(settings, "worker")
     execution = TaskExecution(
@@ -140,7 +151,9 @@ def bootstrap_worker(
         name=name,
         lease_s=lease_s(settings),
     )
-    me = identity(settings, name=name, role="worker", info={"generator": generator_info(generator.info)})
+    served = [generator_info(models.info_of(model)) for model in models.ids]
+    info = {"generator": generator_info(generator.info), "models": served}
+    me = identity(settings, name=name, role="worker", info=info)
     beats = itertools.count()
 
     def purge_now_and_then() -> None:
@@ -157,6 +170,7 @@ def bootstrap_worker(
         images,
         webhooks=parts.webhooks,
         generator=generator,
+        models=models,
         queue=queue,
         heartbeat=heartbeat,
         execution=execution,

@@ -50,13 +50,14 @@ class CeleryLauncher:
             return self._waiting >= self.max_waiting
 
     def launch(self, job_id: str, params: GenerationParams, n: int, *, abandoned: threading.Event | None) -> None:
-        self._publish(job_id, waited_on=False)
+        self._publish(job_id, params.model, waited_on=False)
         if abandoned is not None:  # a streaming client: if it leaves while the job is queued, the job is dropped
             threading.Thread(target=self._drop_if_left, args=(job_id, abandoned), daemon=True).start()
 
-    def _publish(self, job_id: str, *, waited_on: bool) -> None:
+    def _publish(self, job_id: str, model: str, *, waited_on: bool) -> None:
+        """To the queue of the job's model (always resolved by now), which only its workers consume."""
         try:
-            self.dispatch.enqueue(job_id, waited_on=waited_on)
+            self.dispatch.enqueue(job_id, model=model, waited_on=waited_on)
         except BrokerUnavailable:
             self.repository.withdraw(job_id)  # the client hears 503: no row may say this job is queued
             raise
@@ -69,7 +70,7 @@ class CeleryLauncher:
             raise GeneratorBusy()
         try:
             self.events.publish(job_id, "queued", {"position": 0})
-            self._publish(job_id, waited_on=True)
+            self._publish(job_id, accepted.params.model, waited_on=True)
             return self.views.wait(job_id, abandoned=abandoned, timeout=self.timeout)
         except RequestAbandoned:
             # The client left: a job still queued is dropped (unless its key's retry will ask for it); a running

@@ -7,7 +7,7 @@ import logging
 from celery import Celery
 
 from core.exceptions import BrokerUnavailable
-from service.distributed.celery_app import QUEUE, QUEUE_NOW, QUEUES, RUN_JOB
+from service.distributed.celery_app import RUN_JOB, model_queues, queue_name
 
 logger = logging.getLogger(__name__)
 
@@ -16,24 +16,26 @@ class CeleryDispatch:
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def enqueue(self, job_id: str, *, waited_on: bool = False) -> None:
-        """Send the task; the task carries only the job id, and the worker reads the rest from MySQL.
+    def enqueue(self, job_id: str, *, model: str, waited_on: bool = False) -> None:
+        """Send the task to ``model``'s queue; the task carries only the job id, the worker reads the rest from MySQL.
 
-        ``waited_on``: a synchronous request waits for it, so it goes to the queue of its own."""
+        ``waited_on``: a synchronous request waits for it, so it goes to the model's queue of its own."""
         try:
-            self.app.send_task(RUN_JOB, args=[job_id], queue=QUEUE_NOW if waited_on else QUEUE, retry=False)
+            self.app.send_task(RUN_JOB, args=[job_id], queue=queue_name(model, waited_on=waited_on), retry=False)
         except Exception as exc:  # kombu's OperationalError, a refused or reset socket, a timeout
             logger.warning("job %s not queued, broker unavailable: %s", job_id, exc)
             raise BrokerUnavailable() from exc
 
-    def queue_depths(self) -> dict[str, int | None]:
-        """Tasks waiting in each queue (not those a worker holds); None when the broker does not answer."""
+    def queue_depths(self, models: list[str]) -> dict[str, int | None]:
+        """Tasks waiting in each of the ``models``' queues (not those a worker holds); None when the broker does
+        not answer."""
+        queues = model_queues(models)
         try:
             with self.app.connection_for_read() as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
-                return {name: self._depth(conn, name) for name in QUEUES}
+                return {name: self._depth(conn, name) for name in queues}
         except Exception:
-            return dict.fromkeys(QUEUES)
+            return dict.fromkeys(queues)
 
     @staticmethod
     def _depth(conn, name: str) -> int | None:

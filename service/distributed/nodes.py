@@ -1,7 +1,8 @@
 """Each process of a deployment keeps a row in ``nodes``: what it serves, and that it is alive.
 
 At start a process compares itself with the live processes of the other role and refuses to run
-beside one whose schema, model or store differs: mixed releases would write what the others misread.
+beside one whose schema or store differs: mixed releases would write what the others misread. Models may
+differ: each worker serves its own, and registers them for API processes to route and resolve requests by.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from core.clock import now
-from core.exceptions import ImageException, InvalidInput, NoWorkers
+from core.exceptions import ImageException, ModelNotReady, NoWorkers
 from core.model_ids import OPENAI_NAMES
 from core.settings import Settings
 from data.nodes import Node, NodeRepository
@@ -50,8 +51,6 @@ def disagreement(me: Node, peer: Node) -> str | None:
     """Why ``me`` must not run beside ``peer``, or None."""
     if peer.schema_version != me.schema_version:
         return f"schema v{peer.schema_version}, this {me.role} v{me.schema_version}: run one release everywhere"
-    if peer.model != me.model:
-        return f"model {peer.model!r}, this {me.role} PIXY_MODEL={me.model!r}: set the same model everywhere"
     mine, theirs = me.info["storage"], peer.info["storage"]
     if mine["kind"] != theirs["kind"]:
         return f"PIXY_STORAGE={theirs['kind']}, this {me.role} {mine['kind']}: set the same store everywhere"
@@ -119,29 +118,48 @@ def lease_s(settings: Settings) -> float:
     return settings.pixy_heartbeat_s * 3
 
 
-class RegisteredModel:
-    """The model the GPU workers serve, as the newest of them registered it (read anew every few seconds)."""
+class RegisteredModels:
+    """The models the live GPU workers serve, each as the first of them (by name) registered it.
 
-    def __init__(self, nodes: NodeRepository) -> None:
-        self.nodes = nodes
-        self._info: GeneratorInfo | None = None
-        self._read = 0.0
+    Read anew every few seconds, and at once when a request names a model the last reading lacked: a worker
+    that has just come up serves its models from its first heartbeat."""
+
+    def __init__(self, nodes: NodeRepository, *, default: str, within_s: float) -> None:
+        """``default``: the model a request that names none (or an OpenAI name) gets, PIXY_MODEL's id."""
+        self.nodes, self.default, self.within_s = nodes, default, within_s
+        self._served: dict[str, GeneratorInfo] = {}
+        self._read = -INFO_TTL_S
 
     def current(self, requested: str | None = None) -> GeneratorInfo:
-        """Before any worker has registered, a generation is refused (503) as ``NoWorkers``; a ``requested``
-        model other than theirs (or an OpenAI name for it) is a 422 naming ``model``."""
-        if self._info is None or time.monotonic() - self._read > INFO_TTL_S:
-            node = self.nodes.latest("worker")
-            if node is None or "generator" not in node.info:
-                raise NoWorkers()
-            info = dict(node.info["generator"])
-            self._info = GeneratorInfo(**info | {"profile": ModelProfile(**info["profile"])})
-            self._read = time.monotonic()
-        if requested is not None and requested not in OPENAI_NAMES and requested != self._info.model:
-            raise InvalidInput(f"model: {requested!r} is not served here; models: {self._info.model}", field="model")
-        return self._info
+        """The requested model's profile as a live worker registered it; a model no live worker serves is
+        refused (503) naming it, so that no job waits for a worker that will never come."""
+        wanted = self.default if requested is None or requested in OPENAI_NAMES else requested
+        served = self._served if time.monotonic() - self._read < INFO_TTL_S else self._read_served()
+        if wanted not in served:
+            served = self._read_served()
+        if wanted in served:
+            return served[wanted]
+        if not served:
+            raise NoWorkers(f"model {wanted!r}: no GPU worker is alive; start one with make worker")
+        raise ModelNotReady(
+            f"model: {wanted!r} is served by no live worker; served: {', '.join(sorted(served))}", field="model"
+        )
+
+    def _read_served(self) -> dict[str, GeneratorInfo]:
+        served: dict[str, GeneratorInfo] = {}
+        for node in self.nodes.alive("worker", within_s=self.within_s):
+            for info in registered_models(node):
+                served.setdefault(info.model, info)
+        self._served, self._read = served, time.monotonic()
+        return served
+
+
+def registered_models(node: Node) -> list[GeneratorInfo]:
+    """What a worker registered of each model it serves (one of an earlier release: its one model)."""
+    infos = node.info.get("models") or ([node.info["generator"]] if "generator" in node.info else [])
+    return [GeneratorInfo(**info | {"profile": ModelProfile(**info["profile"])}) for info in infos]
 
 
 def generator_info(info: GeneratorInfo) -> dict:
-    """What a worker registers of its model, for ``RegisteredModel`` to read back."""
+    """What a worker registers of a model, for ``RegisteredModels`` to read back."""
     return asdict(info)

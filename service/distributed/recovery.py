@@ -3,7 +3,8 @@
 The row is committed before the task is published, so an API process killed in between leaves a queued job
 with no task; a Redis broker restarted without persistence loses every queued task the same way. One API
 process at a time (a lease in MySQL) sweeps the jobs older than ``stranded_after_s`` that no live worker
-holds, and publishes their tasks again. A duplicate task is harmless: a worker claims the row, or skips it.
+holds, and publishes their tasks again, to their model's queue. A duplicate task is harmless: a worker claims
+the row, or skips it.
 """
 
 from __future__ import annotations
@@ -31,15 +32,18 @@ class StrandedJobs:
         chores: ChoreLeases,
         dispatch: CeleryDispatch,
         holder: str,
+        default_model: str,
         stranded_after_s: float,
         lease_s: float,
         every_s: float,
     ) -> None:
-        """``lease_s``: a worker silent this long is dead; ``every_s``: how often ``sweep`` is called."""
+        """``lease_s``: a worker silent this long is dead; ``every_s``: how often ``sweep`` is called;
+        ``default_model``: the queue of a job accepted before jobs named their model."""
         self.repository = repository
         self.chores = chores
         self.dispatch = dispatch
         self.holder = holder
+        self.default_model = default_model
         self.stranded_after = timedelta(seconds=stranded_after_s)
         self.lease_s = lease_s
         self.every_s = every_s
@@ -54,9 +58,9 @@ class StrandedJobs:
             logger.warning("stranded jobs not swept: %s", exc.message)
             return 0
         sent = []
-        for job_id in stranded:
+        for job_id, model in stranded:
             try:
-                self.dispatch.enqueue(job_id)
+                self.dispatch.enqueue(job_id, model=model or self.default_model)
             except BrokerUnavailable:
                 break  # the broker is away: what was not sent stays stranded for the next sweep
             sent.append(job_id)

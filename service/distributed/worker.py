@@ -1,7 +1,8 @@
 """A GPU worker of the distributed mode: ``make worker``, or ``celery -A service.distributed.worker worker``.
 
-It loads the model once, at start, then runs each ``run_job`` task through the same batching
-generation worker and job runner as the one-process mode, writing rows, images and events to MySQL.
+It loads its model once, at start (the others of PIXY_MODELS on first use), consumes the queues of each of its
+models, and runs each ``run_job`` task through the same batching generation worker and job runner as the
+one-process mode, writing rows, images and events to MySQL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from celery import signals
 
 from core.exceptions import ImageException
+from core.model_ids import model_id
 from core.settings import get_settings
 from service.assembly import Container, default_max_batch
 from service.distributed.bootstrap import bootstrap_worker
@@ -23,7 +25,8 @@ from service.distributed.worker_metrics import WorkerMetrics
 logger = logging.getLogger("pixyproxy.worker")
 
 settings = get_settings()
-app = make_celery(settings)
+# Its models' queues only: a job reaches no worker that cannot run it.
+app = make_celery(settings, models=[model_id(source) for source in settings.model_sources])
 app.conf.worker_concurrency = settings.pixy_max_batch or 1  # ``main`` sets it from the loaded model's device
 _container: Container | None = None
 metrics = WorkerMetrics()
@@ -80,8 +83,8 @@ def main(argv: list[str] | None = None, generator=None) -> int:
         container = start(generator, prepare_database=False)  # database_problem has just prepared it
     except ImageException as exc:
         return _refuse(
-            f"{exc.message}: a worker needs its model (PIXY_MODEL={settings.pixy_model!r}; "
-            "see scripts/download_weights.py)"
+            f"{exc.message}: a worker needs each of its models (PIXY_MODEL={settings.pixy_model!r}, "
+            f"PIXY_MODELS={settings.pixy_models!r}; see scripts/download_weights.py)"
         )
     if problem := peer_problem(settings, container.heartbeat.me):
         container.close()

@@ -22,6 +22,7 @@ class GeneratorInfo:
     fallback: bool = False
     compiled: bool = False
     family: str = ""  # the diffusers pipeline class
+    model_hash: str = ""  # A1111's short hash of the weights ("Model hash:"), "" where unknown
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,9 @@ class ImageGeneration:
             sampler=p.sampler or info.sampler,
             scheduler=p.scheduler or AUTOMATIC,
         )
-        png = encode_png(generated.image, detail, sampler=detail.sampler, encoder=self.encoder)
+        png = encode_png(
+            generated.image, detail, sampler=detail.sampler, encoder=self.encoder, model_hash=info.model_hash
+        )
         return detail, png
 
     def store_all(

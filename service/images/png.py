@@ -19,7 +19,7 @@ def one_line(text: str) -> str:
     return " ".join(text.splitlines())
 
 
-def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
+def parameters_text(detail: ImageDetail, *, sampler: str, model_hash: str = "") -> str:
     """The A1111 ``parameters`` text; the exact prompts are in the ``pixyproxy`` JSON chunk."""
     lines = [one_line(detail.prompt)]
     if detail.negative_prompt:
@@ -28,7 +28,9 @@ def parameters_text(detail: ImageDetail, *, sampler: str) -> str:
         f"Steps: {detail.steps}, Sampler: {sampler}, "
         + (f"Schedule type: {schedule_label(detail.scheduler)}, " if detail.scheduler else "")
         + f"CFG scale: {detail.guidance_scale}, "
-        f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, Model: {detail.model}"
+        f"Seed: {detail.seed}, Size: {detail.width}x{detail.height}, "
+        + (f"Model hash: {model_hash}, " if model_hash else "")
+        + f"Model: {detail.model}"
         + (f", Denoising strength: {detail.strength}" if detail.strength is not None else "")
         + (f", Init image: {detail.init_image}" if detail.init_image else "")
     )
@@ -53,8 +55,11 @@ def with_text(png: bytes, texts: dict[str, str]) -> bytes:
     return png[:end_of_ihdr] + b"".join(text_chunk(k, v) for k, v in texts.items()) + png[end_of_ihdr:]
 
 
-def encode_png(image: Image, detail: ImageDetail, *, sampler: str, encoder: PixelEncoder) -> bytes:
+def encode_png(
+    image: Image, detail: ImageDetail, *, sampler: str, encoder: PixelEncoder, model_hash: str = ""
+) -> bytes:
     """The lossless PNG of ``image`` with its record: A1111's ``parameters`` and the JSON ``pixyproxy`` chunk."""
-    record = detail.model_dump(mode="json") | {"sampler": sampler}
-    texts = {"parameters": parameters_text(detail, sampler=sampler), RECORD_KEY: json.dumps(record, ensure_ascii=False)}
+    record = detail.model_dump(mode="json") | {"sampler": sampler} | ({"model_hash": model_hash} if model_hash else {})
+    parameters = parameters_text(detail, sampler=sampler, model_hash=model_hash)
+    texts = {"parameters": parameters, RECORD_KEY: json.dumps(record, ensure_ascii=False)}
     return with_text(encoder.encode(image), texts)

@@ -13,7 +13,9 @@ from data.chores import ChoreLeases
 from data.job_leases import JobLeases
 from data.jobs import MySQLJobRepository
 
-PARAMS = GenerationParams(prompt="kite", negative_prompt="", seed=1, steps=2, guidance_scale=1.0, width=64, height=64)
+PARAMS = GenerationParams(
+    prompt="kite", negative_prompt="", seed=1, steps=2, guidance_scale=1.0, width=64, height=64, model="tiny-xl"
+)
 
 
 def test_a_chore_is_held_by_one_process_until_its_lease_lapses(pool):
@@ -58,7 +60,7 @@ def test_stranded_jobs_are_the_old_queued_ones_and_those_of_silent_workers(pool)
         cur.execute("UPDATE jobs SET heartbeat_at = UTC_TIMESTAMP(6) - INTERVAL 1 HOUR WHERE id = %s", ids["silent"])
     jobs.finish(ids["done"], status="succeeded", at=now())
     before = now() - timedelta(minutes=1)
-    assert set(jobs.stranded(before=before, lease_s=15, limit=100)) == {ids["queued"], ids["silent"]}
+    assert {job for job, _ in jobs.stranded(before=before, lease_s=15, limit=100)} == {ids["queued"], ids["silent"]}
     jobs.mark_republished([ids["queued"]], at=now())
-    assert jobs.stranded(before=before, lease_s=15, limit=100) == [ids["silent"]]
+    assert jobs.stranded(before=before, lease_s=15, limit=100) == [(ids["silent"], "tiny-xl")]
     assert len(jobs.stranded(before=now() + timedelta(minutes=1), lease_s=15, limit=1)) == 1

@@ -26,6 +26,7 @@ from tests.conftest import TEST_DB, clear_tables, outside_connection
 
 WORKER = [sys.executable, "-m", "service.distributed.worker"]
 REDIS_DB = int(os.environ.get("PIXY_TEST_REDIS_DB", "13"))
+TEST_MODELS = ["tiny", "tiny-xl"]  # the models the workers of these tests serve
 
 
 def amqp_url() -> str:
@@ -51,7 +52,7 @@ def purge(url: str) -> None:
         return
     from service.distributed.celery_app import make_celery
 
-    app = make_celery(Settings(pixy_broker_url=url))
+    app = make_celery(Settings(pixy_broker_url=url), models=TEST_MODELS)  # their queues, which purge empties
     with app.connection_for_write() as conn:
         app.control.purge(connection=conn)
 
@@ -147,14 +148,22 @@ class Cluster:
 
 
 def make_cluster(
-    settings: Settings, broker: str, folder: Path, *, apis: int, workers: list[str], **extra: str
+    settings: Settings,
+    broker: str,
+    folder: Path,
+    *,
+    apis: int,
+    workers: list[str],
+    worker_env: dict[str, dict[str, str]] | None = None,
+    **extra: str,
 ) -> Cluster:
+    """``worker_env``: settings of one worker's own, by its name (its models, say)."""
     purge(broker)
     reset_database(settings)
     cluster = Cluster(settings, broker, folder, extra=extra)
     try:
         for name in workers:  # the workers load their model while the APIs start
-            cluster.start_worker(name)
+            cluster.start_worker(name, **(worker_env or {}).get(name, {}))
         for _ in range(apis):
             cluster.start_api()
         cluster.wait_workers(workers)

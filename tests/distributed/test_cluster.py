@@ -9,13 +9,12 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from core.settings import ROOT, Settings
-from service.distributed.celery_app import QUEUE, RUN_JOB, make_celery
+from service.distributed.celery_app import RUN_JOB, make_celery, queue_name
 from tests.distributed.conftest import WORKER, Cluster
 from tests.distributed.helpers import (
     images_with_prompt,
@@ -59,10 +58,11 @@ def test_ready_reports_the_broker_and_both_workers_with_their_model_and_metrics_
             ("w1@test", "tiny"),
             ("w2@test", "tiny"),
         }
-        assert body["queues"] == {"pixy": 0, "pixy-now": 0}
+        assert body["queues"] == {"pixy.tiny": 0, "pixy-now.tiny": 0}
+        assert body["models"] == {"tiny": ["w1@test", "w2@test"]}
         metrics = httpx.get(api.url + "/metrics", timeout=10).text
-        assert 'pixy_broker_queue_depth{queue="pixy"} 0.0' in metrics
-        assert 'pixy_broker_queue_depth{queue="pixy-now"} 0.0' in metrics
+        assert 'pixy_broker_queue_depth{queue="pixy.tiny"} 0.0' in metrics
+        assert 'pixy_broker_queue_depth{queue="pixy-now.tiny"} 0.0' in metrics
 
 
 def test_an_sse_stream_on_one_port_follows_a_job_submitted_on_the_other_and_resumes_after_last_event_id(cluster):
@@ -117,7 +117,7 @@ def test_a_delete_on_one_port_stops_a_job_a_worker_runs_for_the_other_within_a_f
 def test_a_task_delivered_twice_runs_its_job_once(cluster):
     job = submit(cluster.apis[0].url, "delivered thrice", steps=10, n=2)
     app = make_celery(Settings(pixy_broker_url=cluster.broker))
-    extra = [app.send_task(RUN_JOB, args=[job["id"]], queue=QUEUE).id for _ in range(2)]
+    extra = [app.send_task(RUN_JOB, args=[job["id"]], queue=queue_name("tiny")).id for _ in range(2)]
     rows = wait_finished(cluster.settings, [job["id"]])
     assert rows[job["id"]]["status"] == "succeeded" and rows[job["id"]]["attempts"] == 1
     deadline = time.monotonic() + 20  # the extra deliveries end once they see the job has ended
@@ -168,12 +168,15 @@ def refusal(env: dict[str, str], argv: list[str]) -> subprocess.Popen:
 
 def test_startup_refusals_are_one_line_and_a_non_zero_exit(cluster: Cluster):
     api = [sys.executable, "-m", "web"]
-    tiny = str(Path(ROOT / "models" / "tiny").resolve())
     cases = {
         "closed broker port": (api, {"PIXY_BROKER_URL": "amqp://guest:guest@127.0.0.1:1//"}, "unreachable"),
         "not a broker": (api, {"PIXY_BROKER_URL": "http://127.0.0.1:5672/"}, "amqp:// or redis://"),
         "no model": (WORKER, {"PIXY_MODEL": "nope/missing", "PIXY_WORKER_NAME": "nomodel@test"}, "nope/missing"),
-        "other model": (WORKER, {"PIXY_MODEL": tiny, "PIXY_WORKER_NAME": "othermodel@test"}, tiny),
+        "a listed model missing": (
+            WORKER,
+            {"PIXY_MODELS": "nope/listed", "PIXY_WORKER_NAME": "listedmissing@test"},
+            "'nope/listed'",
+        ),
     }
     running = {
         name: refusal(os.environ | cluster.env(PIXY_PORT="0", **env), argv) for name, (argv, env, _) in cases.items()
@@ -187,7 +190,6 @@ def test_startup_refusals_are_one_line_and_a_non_zero_exit(cluster: Cluster):
         assert len(lines) == 1, (name, err)
         assert cases[name][2] in lines[0], (name, lines[0])
         refused[name] = lines[0]
-    assert "'tiny'" in refused["other model"]  # the refusal names both models
     ready = httpx.get(cluster.apis[0].url + "/ready", timeout=10).json()
     assert sorted(node["name"] for node in ready["worker_nodes"]) == ["w1@test", "w2@test"]
 

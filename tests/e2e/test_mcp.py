@@ -40,6 +40,7 @@ def test_tools_are_listed_with_input_schemas_naming_their_fields(server):
         "sampler",
         "scheduler",
     }
+    assert schemas["list_models"].get("properties", {}) == {}
     assert generate["required"] == ["prompt"]
     assert generate["properties"]["prompt"]["type"] == "string"
     assert set(schemas["list_images"]["properties"]) == {"q", "limit"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,7 +11,7 @@ from core.exceptions import GeneratorBusy
 from service.distributed.celery_launch import CeleryLauncher
 from service.jobs.intake import Accepted
 
-PARAMS = None  # the launcher hands params through without reading them
+PARAMS = SimpleNamespace(model="tiny")  # the launcher reads only the model, whose queue the task goes to
 
 
 class FakeViews:

@@ -77,7 +77,7 @@ def test_png_carries_its_generation_record(client, tiny_generator):
     assert lines[0] == "a quiet harbour"
     assert lines[1] == "Negative prompt: smoke"
     assert lines[2].startswith("Steps: 3, Sampler: ")
-    assert "CFG scale: 5.5, Seed: 99, Size: 128x128, Model: tiny" in lines[2]
+    assert "CFG scale: 5.5, Seed: 99, Size: 128x128, Model hash: " in lines[2] and lines[2].endswith(", Model: tiny")
     record = json.loads(text["pixyproxy"])
     assert {k: record[k] for k in detail} == detail
     sampler = tiny_generator.info.sampler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -9,6 +10,7 @@ import openai
 import pytest
 from PIL import Image
 
+from tests.conftest import TINY_DIR, TINY_XL_DIR
 from tests.web.test_mcp_tools import call, text
 from tests.web.test_openai_api import sdk
 
@@ -68,6 +70,19 @@ def test_a_models_defaults_come_from_its_own_profile_and_it_is_recorded(two):
     assert ", Model: tiny-xl" in png.text["parameters"]
     assert json.loads(png.text["pixyproxy"])["model"] == "tiny-xl"
     assert two.get(f"/image/{detail['guid']}").json() == detail
+
+
+def unet_hash(folder) -> str:
+    return hashlib.sha256((folder / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()[:10]
+
+
+def test_each_png_names_its_models_short_hash_as_a1111_does(two):
+    for model, folder in (("tiny", TINY_DIR), ("tiny-xl", TINY_XL_DIR)):
+        detail = post(two, model=model).json()
+        png = Image.open(io.BytesIO(two.get(f"/image/{detail['guid']}/content").content))
+        assert f", Model hash: {unet_hash(folder)}, Model: {model}" in png.text["parameters"]
+        assert json.loads(png.text["pixyproxy"])["model_hash"] == unet_hash(folder)
+    assert unet_hash(TINY_DIR) != unet_hash(TINY_XL_DIR)
 
 
 def test_alternating_models_evict_the_least_recently_used(two):

@@ -21,7 +21,7 @@ async def health() -> dict:
 
 
 # What only a key holder sees: how the deployment is built and how busy it is.
-DETAILS = ("device", "dtype", "queue_depth", "worker_nodes", "queues")
+DETAILS = ("device", "dtype", "queue_depth", "worker_nodes", "models", "queues")
 
 
 @router.get("/ready")

@@ -26,6 +26,7 @@ import { followJob, jobView } from "/static/jobs.js";
   let memoryKey = ""; // used when localStorage is unavailable
   let keyPrompt = null; // the pending "ask for a key" promise, shared by concurrent 401s
   let current = null; // the ImageDetail shown in the detail dialog
+  const samplerNames = new Set(); // GET /samplers: the names a request may give
 
   // ---------------------------------------------------------------- API key
 
@@ -275,6 +276,9 @@ import { followJob, jobView } from "/static/jobs.js";
     const body = { prompt: $("#prompt").value };
     const negative = $("#negative_prompt").value;
     if (negative !== "") body.negative_prompt = negative;
+    for (const name of ["model", "sampler"]) {
+      if ($(`#${name}`).value !== "") body[name] = $(`#${name}`).value; // unset: the server's default
+    }
     for (const [name, kind] of NUMBER_FIELDS) {
       const input = $(`#${name}`);
       if (input.validity.badInput) throw new ApiError(`${name}: not a number`, 0);
@@ -294,7 +298,50 @@ import { followJob, jobView } from "/static/jobs.js";
     for (const [name] of NUMBER_FIELDS) {
       if (item[name] !== null && item[name] !== undefined) body[name] = item[name];
     }
+    if (item.model) body.model = item.model;
+    if (samplerNames.has(item.sampler)) body.sampler = item.sampler; // a model's own may have no A1111 name
     return body;
+  }
+
+  // ---------------------------------------------------------------- model and sampler pickers
+
+  function addOption(select, value, label, { disabled = false, title = "" } = {}) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = label;
+    option.disabled = disabled;
+    if (title) option.title = title;
+    select.append(option);
+  }
+
+  /** GET /models and GET /samplers fill the pickers; "default" and "the model's own" stay first, unset. */
+  async function loadChoices() {
+    try {
+      const [models, samplers] = await Promise.all([apiJson("/models"), apiJson("/samplers")]);
+      const modelSelect = $("#model");
+      for (const model of models) {
+        const label = model.default ? `${model.id} (default)` : model.id;
+        const why = model.available ? (model.workers ? `workers: ${model.workers.join(", ")}` : "") : model.reason;
+        addOption(modelSelect, model.id, model.available ? label : `${label}: unavailable`, {
+          disabled: !model.available,
+          title: why || "",
+        });
+      }
+      for (const name of samplers.samplers) {
+        samplerNames.add(name);
+        addOption($("#sampler"), name, name);
+      }
+      $("#model").dataset.loaded = "true";
+    } catch (err) {
+      // Without the lists the pickers keep their defaults: generating still works.
+      showMessage($("#message"), `models and samplers not listed: ${err.message}`);
+    }
+  }
+
+  /** A select set to ``value`` when it offers it, else back to its first (unset) choice. */
+  function choose(select, value) {
+    const offered = [...select.options].some((option) => option.value === value && !option.disabled);
+    select.value = offered ? value : "";
   }
 
   const errorOf = async (response) => new ApiError(await errorDetail(response), response.status);
@@ -385,6 +432,7 @@ import { followJob, jobView } from "/static/jobs.js";
     set("#d-guidance", orDash(item.guidance_scale));
     set("#d-size", item.width && item.height ? `${item.width} × ${item.height}` : "—");
     set("#d-model", orDash(item.model));
+    set("#d-sampler", orDash(item.sampler));
     set("#d-created", formatCreated(item.created_at));
     $("#d-created").title = item.created_at || "";
     set("#d-took", item.generation_ms == null ? "—" : `${(item.generation_ms / 1000).toFixed(2)} s`);
@@ -455,6 +503,8 @@ import { followJob, jobView } from "/static/jobs.js";
     $("#prompt").value = item.prompt;
     $("#negative_prompt").value = item.negative_prompt || "";
     for (const [name] of NUMBER_FIELDS) $(`#${name}`).value = item[name] == null ? "" : String(item[name]);
+    choose($("#model"), item.model || "");
+    choose($("#sampler"), item.sampler || "");
     $("#options").open = true;
     $("#detail").close();
     $("#prompt").focus();
@@ -496,6 +546,7 @@ import { followJob, jobView } from "/static/jobs.js";
 
     loadMore();
     showFallback();
+    loadChoices();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 class DiffusersGenerator:
     """Text-to-image and edits with one seeded ``torch.Generator`` per image, calls serialized by a lock."""
 
-    def __init__(self, pipe, *, model: str, device: str, fallback: bool, compiled: bool) -> None:
+    def __init__(self, pipe, *, model: str, device: str, fallback: bool, compiled: bool, model_hash: str = "") -> None:
         import torch
 
         self._torch = torch
@@ -41,6 +41,7 @@ class DiffusersGenerator:
             fallback=fallback,
             compiled=compiled,
             family=type(pipe).__name__,
+            model_hash=model_hash,
         )
 
     def to_cpu(self) -> None:

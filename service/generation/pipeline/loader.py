@@ -11,7 +11,7 @@ from core.models import GenerationParams
 from core.settings import Settings
 from service.generation.models import ModelEntry
 from service.generation.pipeline.generator import DiffusersGenerator
-from service.generation.pipeline.weights import find_local, load_pipeline, quiet_libraries
+from service.generation.pipeline.weights import find_local, load_pipeline, model_hash, quiet_libraries
 
 logger = logging.getLogger(__name__)
 
@@ -56,19 +56,20 @@ def load_generator(settings: Settings) -> DiffusersGenerator:
     quiet_libraries()
     device = pick_device(settings.pixy_device)
     folder = find_local(settings.pixy_model, settings.pixy_models_dir)
-    model, fallback = model_id(settings.pixy_model), False
+    model, fallback, source = model_id(settings.pixy_model), False, folder or settings.pixy_model
     try:
-        pipe = load_pipeline(folder or settings.pixy_model, device=device, half=device == "cuda")
+        pipe = load_pipeline(source, device=device, half=device == "cuda")
     except Exception as exc:
         if settings.pixy_strict_model:
             raise ModelUnavailable(f"model {settings.pixy_model!r} could not be loaded") from exc
         _announce_fallback(settings, exc)
+        source = settings.pixy_models_dir / "tiny"
         try:
-            pipe = load_pipeline(settings.pixy_models_dir / "tiny", device=device, half=device == "cuda")
+            pipe = load_pipeline(source, device=device, half=device == "cuda")
         except Exception as tiny_exc:
             raise ModelUnavailable("no model could be loaded") from tiny_exc
         model, fallback = "tiny", True
-    return _ready(pipe, model=model, device=device, settings=settings, fallback=fallback)
+    return _ready(pipe, model=model, device=device, settings=settings, fallback=fallback, source=source)
 
 
 def load_model(entry: ModelEntry, settings: Settings) -> DiffusersGenerator:
@@ -77,17 +78,18 @@ def load_model(entry: ModelEntry, settings: Settings) -> DiffusersGenerator:
     device = pick_device(settings.pixy_device)
     source = find_local(entry.source, settings.pixy_models_dir) or entry.source
     pipe = load_pipeline(source, device=device, half=device == "cuda")
-    return _ready(pipe, model=entry.id, device=device, settings=settings, fallback=False)
+    return _ready(pipe, model=entry.id, device=device, settings=settings, fallback=False, source=source)
 
 
-def _ready(pipe, *, model: str, device: str, settings: Settings, fallback: bool) -> DiffusersGenerator:
+def _ready(pipe, *, model: str, device: str, settings: Settings, fallback: bool, source) -> DiffusersGenerator:
     """A loaded pipeline as a generator: SDPA attention on CUDA, and a UNet compiled for this model alone."""
     if device == "cuda":
         from diffusers.models.attention_processor import AttnProcessor2_0
 
         pipe.unet.set_attn_processor(AttnProcessor2_0())
+    compiled = settings.pixy_compile and device == "cuda"
     generator = DiffusersGenerator(
-        pipe, model=model, device=device, fallback=fallback, compiled=settings.pixy_compile and device == "cuda"
+        pipe, model=model, device=device, fallback=fallback, compiled=compiled, model_hash=model_hash(source)
     )
     if generator.info.compiled:
         _compile_and_warm(pipe, generator)

@@ -5,6 +5,8 @@ Imports diffusers only inside ``load_pipeline``, so the download script can use 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -28,6 +30,31 @@ def find_local(model: str, models_dir: Path) -> Path | None:
 
 def has_fp16(folder: Path) -> bool:
     return any(folder.rglob(f"*.{FP16}.safetensors"))
+
+
+def model_hash(source: str | Path) -> str:
+    """A1111's short model hash (the first 10 hex digits of a sha256) for a diffusers folder: that of the UNet's
+    weights file the pipeline loads (the fp16 variant where there is one), the part that tells one checkpoint from
+    another. Hashed once per file (the same path, size and time: the cached answer); "" for a hub id not on disk."""
+    folder = Path(source)
+    names = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin"]
+    if folder.is_dir() and has_fp16(folder):
+        names.insert(0, f"diffusion_pytorch_model.{FP16}.safetensors")
+    for name in names:
+        weights = folder / "unet" / name
+        if weights.is_file():
+            stat = weights.stat()
+            return _short_sha256(weights.resolve(), stat.st_size, stat.st_mtime_ns)
+    return ""
+
+
+@functools.lru_cache(maxsize=32)
+def _short_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:10]
 
 
 def quiet_libraries() -> None:
