@@ -89,6 +89,23 @@ def tiny_vae():
     )
 
 
+def tiny_unet(**family):
+    """Both families' UNet: two blocks of a few channels; ``family`` sets what differs (attention, SDXL's time ids)."""
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        norm_num_groups=8,
+        **family,
+    )
+
+
 def text_config(vocab_size: int, **extra):
     from transformers import CLIPTextConfig
 
@@ -112,25 +129,17 @@ def build_xl(out: Path) -> None:
     (cross-attention 32+32) and on the pooled text and six size/crop numbers (text_time)."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import torch
-    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(SEED + 1)
-    unet = UNet2DConditionModel(
-        block_out_channels=(16, 32),
-        layers_per_block=1,
-        sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    unet = tiny_unet(
         cross_attention_dim=64,
         attention_head_dim=(2, 4),
         use_linear_projection=True,
         addition_embed_type="text_time",
         addition_time_embed_dim=8,
         projection_class_embeddings_input_dim=6 * 8 + 32,
-        norm_num_groups=8,
     )
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading"
@@ -153,22 +162,11 @@ def build_xl(out: Path) -> None:
 def build(out: Path) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import torch
-    from diffusers import EulerDiscreteScheduler, UNet2DConditionModel
+    from diffusers import EulerDiscreteScheduler
     from transformers import CLIPTextModel
 
     torch.manual_seed(SEED)
-    unet = UNet2DConditionModel(
-        block_out_channels=(16, 32),
-        layers_per_block=1,
-        sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=4,
-        norm_num_groups=8,
-    )
+    unet = tiny_unet(cross_attention_dim=32, attention_head_dim=4)
     vae = tiny_vae()
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
